@@ -1,0 +1,56 @@
+# edgewatch — the front door. `make demo` and `make test` are the two commands a new user needs.
+#
+#   make demo     install what is missing, build Release, run the gateway with the demo pipeline
+#   make test     install what is missing, build Debug + ASan/UBSan, run every ctest test
+#   make cross    build for aarch64 against a private arm64 sysroot, run unit tests under qemu-user
+#   make format   clang-format every C++ source in place
+#
+# Variables: PORT (demo, default 8080), HOST (demo, default 127.0.0.1), JOBS (build parallelism).
+
+PORT ?= 8080
+HOST ?= 127.0.0.1
+JOBS ?= $(shell nproc)
+CTEST_JOBS ?= $(JOBS)
+
+.PHONY: all deps deps-test deps-cross build release demo test cross sysroot format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+deps-cross:
+	@scripts/deps.sh cross
+
+build: deps
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j $(JOBS)
+
+release: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target edgewatchd edgewatch
+
+demo: release
+	@scripts/demo.sh --host $(HOST) --port $(PORT)
+
+test: deps-test
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(CTEST_JOBS)
+
+sysroot: deps-cross
+	scripts/make-sysroot.sh build/sysroot-arm64
+
+cross: deps-cross sysroot
+	cmake --preset aarch64 >/dev/null
+	cmake --build --preset aarch64 -j $(JOBS)
+	ctest --preset aarch64 -j $(CTEST_JOBS)
+
+format:
+	find firmware hal app tests bench -name '*.cc' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

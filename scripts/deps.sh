@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages edgewatch needs, or prints the exact command when not root.
+#
+#   scripts/deps.sh build    compilers, CMake, libraries (make demo)
+#   scripts/deps.sh test     build + what the test suites drive (make test)
+#   scripts/deps.sh cross    the aarch64 cross compiler and qemu-user (make cross)
+#
+# Exits 0 when everything is present (or was installed), 1 when the user must act.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmbedtls-dev
+  libcjson-dev libgpiod-dev libsqlite3-dev)
+test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat)
+cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
+
+want=()
+for group in "$@"; do
+  case "$group" in
+    build) want+=("${build_pkgs[@]}") ;;
+    test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    cross) want+=("${cross_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$group' (build|test|cross)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+# De-duplicate while keeping order.
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "edgewatch needs these Debian packages: ${missing[*]}" >&2
+  echo "Run:  sudo apt-get update && sudo $cmd" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists yet; refresh them once per run when an install is needed.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

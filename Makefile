@@ -5,12 +5,14 @@
 #   make cross    build for aarch64 against a private arm64 sysroot, run unit tests under qemu-user
 #   make format   clang-format every C++ source in place
 #
-# Variables: PORT (demo, default 8080), HOST (demo, default 127.0.0.1), JOBS (build parallelism).
+# Variables: PORT (demo, default 8080), HOST (demo, default 127.0.0.1), JOBS (build parallelism),
+#            SYSROOT (cross, default build/sysroot-arm64; also read from env EDGEWATCH_SYSROOT).
 
 PORT ?= 8080
 HOST ?= 127.0.0.1
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= $(JOBS)
+SYSROOT ?= $(or $(EDGEWATCH_SYSROOT),build/sysroot-arm64)
 
 .PHONY: all deps deps-test deps-cross build release demo test cross sysroot format clean
 
@@ -22,8 +24,9 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
+# The cross build also needs the host's cmake, ninja and pkg-config (group "build").
 deps-cross:
-	@scripts/deps.sh cross
+	@scripts/deps.sh build cross
 
 build: deps
 	cmake --preset debug >/dev/null
@@ -42,8 +45,10 @@ test: deps-test
 	ctest --preset asan -j $(CTEST_JOBS)
 
 sysroot: deps-cross
-	scripts/make-sysroot.sh build/sysroot-arm64
+	scripts/make-sysroot.sh $(SYSROOT)
 
+# The toolchain file reads the sysroot location from the environment (see toolchains/).
+cross: export EDGEWATCH_SYSROOT := $(abspath $(SYSROOT))
 cross: deps-cross sysroot
 	cmake --preset aarch64 >/dev/null
 	cmake --build --preset aarch64 -j $(JOBS)

@@ -52,10 +52,18 @@ void LwsEmit(int lws_level, const char* line) {
 
 }  // namespace
 
-void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }
-Level GetLevel() { return static_cast<Level>(g_level.load()); }
-void SetFormat(Format format) { g_format.store(static_cast<int>(format)); }
-bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+void SetLevel(Level level) {
+  g_level.store(static_cast<int>(level));
+}
+Level GetLevel() {
+  return static_cast<Level>(g_level.load());
+}
+void SetFormat(Format format) {
+  g_format.store(static_cast<int>(format));
+}
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 bool ParseLevel(std::string_view text, Level* out) {
   if (text == "debug") {
@@ -74,10 +82,14 @@ bool ParseLevel(std::string_view text, Level* out) {
 
 std::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -119,10 +131,11 @@ void VLogf(Level level, const char* subsystem, const char* fmt, va_list ap) {
     return;
   }
   char line[2304];
-  int len = std::snprintf(line, sizeof(line), "%s %-5s %-8s %.*s\n", when,
-                          LevelName(level).data(), subsystem, static_cast<int>(msg_len), msg);
+  int len = std::snprintf(line, sizeof(line), "%s %-5s %-8s %.*s\n", when, LevelName(level).data(),
+                          subsystem, static_cast<int>(msg_len), msg);
   if (len < 0) return;
-  size_t out = static_cast<size_t>(len) < sizeof(line) ? static_cast<size_t>(len) : sizeof(line) - 1;
+  size_t out =
+      static_cast<size_t>(len) < sizeof(line) ? static_cast<size_t>(len) : sizeof(line) - 1;
   WriteLine(line, out);
 }
 

@@ -26,7 +26,11 @@ FrameRef MakeControlFrame(std::string_view json) {
   return std::make_shared<const Frame>(std::move(buffer));
 }
 
-size_t FrameBytesLive() { return g_frame_bytes.load(std::memory_order_relaxed); }
-size_t FramesLive() { return g_frames.load(std::memory_order_relaxed); }
+size_t FrameBytesLive() {
+  return g_frame_bytes.load(std::memory_order_relaxed);
+}
+size_t FramesLive() {
+  return g_frames.load(std::memory_order_relaxed);
+}
 
 }  // namespace edgewatch::fw

@@ -24,8 +24,10 @@ std::string_view NextSegment(std::string_view& s, bool& more) {
 
 Status CheckCommon(std::string_view s, const char* what) {
   if (s.empty()) return InvalidArgument(std::string(what) + " is empty");
-  if (s.size() > kMaxTopicBytes) return InvalidArgument(std::string(what) + " is longer than 256 bytes");
-  if (s.find('\0') != std::string_view::npos) return InvalidArgument(std::string(what) + " contains NUL");
+  if (s.size() > kMaxTopicBytes)
+    return InvalidArgument(std::string(what) + " is longer than 256 bytes");
+  if (s.find('\0') != std::string_view::npos)
+    return InvalidArgument(std::string(what) + " contains NUL");
   if (!IsValidUtf8(s)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
   return OkStatus();
 }
@@ -89,6 +91,8 @@ bool PatternCovers(std::string_view outer, std::string_view inner) {
   return !i_more;
 }
 
-std::string_view FirstSegment(std::string_view topic) { return topic.substr(0, topic.find('/')); }
+std::string_view FirstSegment(std::string_view topic) {
+  return topic.substr(0, topic.find('/'));
+}
 
 }  // namespace edgewatch::fw

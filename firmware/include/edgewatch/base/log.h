@@ -31,10 +31,9 @@ void InstallLwsLogger(Level level);
 
 }  // namespace edgewatch::log
 
-#define EW_LOG(level, subsystem, ...)                                         \
-  do {                                                                        \
-    if (::edgewatch::log::Enabled(level))                                     \
-      ::edgewatch::log::Logf(level, subsystem, __VA_ARGS__);                  \
+#define EW_LOG(level, subsystem, ...)                                                            \
+  do {                                                                                           \
+    if (::edgewatch::log::Enabled(level)) ::edgewatch::log::Logf(level, subsystem, __VA_ARGS__); \
   } while (0)
 #define EW_DEBUG(sub, ...) EW_LOG(::edgewatch::log::Level::kDebug, sub, __VA_ARGS__)
 #define EW_INFO(sub, ...) EW_LOG(::edgewatch::log::Level::kInfo, sub, __VA_ARGS__)

@@ -51,18 +51,42 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status OkStatus() { return Status(); }
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
-inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
-inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
-inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
-inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
-inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status OkStatus() {
+  return Status();
+}
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status AlreadyExists(std::string m) {
+  return {StatusCode::kAlreadyExists, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status ResourceExhausted(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
+inline Status FailedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
+inline Status OutOfRange(std::string m) {
+  return {StatusCode::kOutOfRange, std::move(m)};
+}
+inline Status Unavailable(std::string m) {
+  return {StatusCode::kUnavailable, std::move(m)};
+}
+inline Status DeadlineExceeded(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 
 // Maps an errno value to a Status once, at the edge where a system call failed.
 // EBUSY -> Unavailable, ENOENT -> NotFound, EACCES/EPERM -> PermissionDenied, ...
@@ -72,7 +96,7 @@ Status ErrnoToStatus(int err, std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -99,10 +123,10 @@ class [[nodiscard]] Result {
 
 // EW_TRY(expr): returns the Status of `expr` from the enclosing function when it is not OK.
 // `expr` may yield a Status or a Result<T>.
-#define EW_TRY(expr)                                                  \
-  do {                                                                \
-    auto ew_try_status_ = ::edgewatch::internal::AsStatus((expr));    \
-    if (!ew_try_status_.ok()) return ew_try_status_;                  \
+#define EW_TRY(expr)                                               \
+  do {                                                             \
+    auto ew_try_status_ = ::edgewatch::internal::AsStatus((expr)); \
+    if (!ew_try_status_.ok()) return ew_try_status_;               \
   } while (0)
 
 // EW_ASSIGN_OR_RETURN(lhs, expr): evaluates a Result<T>; on error returns its Status, otherwise
@@ -115,7 +139,9 @@ class [[nodiscard]] Result {
   lhs = std::move(tmp).value()
 
 namespace edgewatch::internal {
-inline Status AsStatus(Status s) { return s; }
+inline Status AsStatus(Status s) {
+  return s;
+}
 template <typename T>
 Status AsStatus(const Result<T>& r) {
   return r.status();

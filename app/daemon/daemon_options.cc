@@ -1,0 +1,279 @@
+#include "edgewatch/app/daemon_options.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "edgewatch/base/paths.h"
+
+#ifndef EDGEWATCH_VERSION
+#define EDGEWATCH_VERSION "0.0.0"
+#endif
+
+namespace edgewatch::app {
+namespace {
+
+Result<int> ParseInt(std::string_view what, std::string_view text, int min, int max) {
+  int v = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v < min || v > max) {
+    return InvalidArgument(std::string(what) + " must be an integer in [" + std::to_string(min) +
+                           ", " + std::to_string(max) + "], got '" + std::string(text) + "'");
+  }
+  return v;
+}
+
+Status ParseListen(std::string_view text, fw::GatewayConfig* gw) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return InvalidArgument("--listen expects HOST:PORT");
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  EW_ASSIGN_OR_RETURN(int port, ParseInt("--listen port", text.substr(colon + 1), 0, 65535));
+  gw->listen_host = host.empty() ? "0.0.0.0" : host;
+  gw->listen_port = port;
+  return OkStatus();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// Integer config keys and the flags that set the same field.
+struct IntKey {
+  const char* key;   // config file key
+  const char* flag;  // command-line flag
+  int min;
+  int max;
+  int fw::GatewayConfig::*field;
+};
+
+const IntKey kIntKeys[] = {
+    {"heartbeat_s", "--heartbeat-s", 1, 3600, &fw::GatewayConfig::heartbeat_s},
+    {"ping_s", "--ping-s", 1, 3600, &fw::GatewayConfig::ping_s},
+    {"idle_timeout_s", "--idle-timeout-s", 2, 3600, &fw::GatewayConfig::idle_timeout_s},
+    {"refresh_s", "--refresh-s", 0, 3600, &fw::GatewayConfig::refresh_s},
+    {"max_connections", "--max-connections", 1, 100000, &fw::GatewayConfig::max_ws_connections},
+    {"max_producers", "--max-producers", 1, 4096, &fw::GatewayConfig::max_ingest_connections},
+};
+
+Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
+  EW_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto parsed = ParseJson(text, JsonLimits{1 << 20, 32});
+  if (!parsed.ok()) return InvalidArgument(path + ": " + parsed.status().message());
+  const cJSON* root = parsed->get();
+  if (!cJSON_IsObject(root)) return InvalidArgument(path + ": top level must be an object");
+  if (auto v = GetString(root, "listen")) EW_TRY(ParseListen(*v, &o->gateway));
+  if (auto v = GetString(root, "ingest")) o->gateway.ingest_path = std::string(*v);
+  if (auto v = GetString(root, "state_dir")) o->state_dir = std::string(*v);
+  if (auto v = GetBool(root, "demo")) o->demo = *v;
+  for (const IntKey& k : kIntKeys) {
+    const cJSON* item = cJSON_GetObjectItemCaseSensitive(root, k.key);
+    if (item == nullptr) continue;
+    auto v = GetInt(root, k.key);
+    if (!v || *v < k.min || *v > k.max) {
+      return InvalidArgument(path + ": \"" + k.key + "\" must be an integer in [" +
+                             std::to_string(k.min) + ", " + std::to_string(k.max) + "]");
+    }
+    o->gateway.*k.field = static_cast<int>(*v);
+  }
+  if (const cJSON* h = cJSON_GetObjectItemCaseSensitive(root, "history")) {
+    auto v = GetInt(root, "history");
+    if (!v || *v < 1 || *v > 100000) {
+      return InvalidArgument(path + ": \"history\" must be an integer in [1, 100000]");
+    }
+    (void)h;
+    o->gateway.bus.history_len = static_cast<size_t>(*v);
+  }
+  if (const cJSON* q = cJSON_GetObjectItemCaseSensitive(root, "session_queue_kb")) {
+    auto v = GetInt(root, "session_queue_kb");
+    if (!v || *v < 4 || *v > 1 << 20) {
+      return InvalidArgument(path + ": \"session_queue_kb\" must be an integer in [4, 1048576]");
+    }
+    (void)q;
+    o->gateway.session_queue_bytes = static_cast<size_t>(*v) * 1024;
+  }
+  auto policy = ParsePolicyConfig(root);
+  if (!policy.ok()) return InvalidArgument(path + ": " + policy.status().message());
+  o->policy = std::move(policy).value();
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string DaemonUsage() {
+  return R"(edgewatchd — streams an on-device CV pipeline's telemetry to phones and browsers.
+
+Usage: edgewatchd [options]
+
+Listeners
+  --listen HOST:PORT       HTTP + WebSocket listener (default 0.0.0.0:8080; port 0 = ephemeral)
+  --ingest PATH            producers' Unix socket (default $RUNTIME_DIRECTORY/ingest.sock, else
+                           /run/edgewatch/ingest.sock when writable, else
+                           /tmp/edgewatch-$UID/ingest.sock)
+Board and configuration
+  --board FILE             board file (name, budgets, GPIO roles, thermal zone). Default: chosen
+                           from /proc/device-tree/model, else boards/generic-x86_64.json
+  --config FILE            JSON configuration (keys: listen, ingest, state_dir, demo,
+                           heartbeat_s, ping_s, idle_timeout_s, refresh_s, max_connections,
+                           max_producers, history, session_queue_kb, suppression)
+  --state-dir DIR          where state is kept (default /var/lib/edgewatch when writable, else
+                           ~/.local/state/edgewatch)
+  --demo                   run the built-in demo pipeline (two cameras and a training run),
+                           publishing through the ingest socket like any producer
+Protocol timing
+  --heartbeat-s N          JSON heartbeat period (default 30)
+  --ping-s N               WebSocket PING after N s without traffic from a client (default 30)
+  --idle-timeout-s N       close a client silent for N s (default 60)
+  --refresh-s N            re-send an unchanged topic at least every N s (default 10; 0 = off)
+Limits
+  --max-connections N      WebSocket clients (default: the board's budget.max_connections)
+  --max-producers N        concurrent ingest connections (default 64)
+  --history N              events kept per topic (default 100)
+  --session-queue-kb N     unsent bytes per client before it lags (default: board, 256)
+Security
+  --no-auth                accept clients without a token (logs a warning)
+Operation
+  --log-level LEVEL        debug | info | warn | error (default info)
+  --log-format FORMAT      text | json (default text)
+  --ready-fd N             when ready, write one JSON line {"port","ingest","pid","epoch"} to
+                           file descriptor N and close it (for supervisors and tests)
+  --proc-root DIR          read /proc and /sys under DIR (testing)
+  --resources-ms N         system/resources period in ms (default 2000)
+  --help                   this text
+
+Signals: SIGINT/SIGTERM close every client with 1001 "going away" and exit 0.
+Version: )" EDGEWATCH_VERSION "\n";
+}
+
+Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
+                                         const std::string& boards_dir) {
+  DaemonOptions o;
+  o.gateway.server_name = std::string("edgewatch/") + EDGEWATCH_VERSION;
+  // First pass: --help, --board and --config, which set the base the other flags override.
+  std::string board_arg;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+      return o;
+    }
+    if ((a == "--board" || a == "--config") && i + 1 < args.size()) {
+      (a == "--board" ? board_arg : o.config_file) = args[++i];
+    }
+  }
+
+  // Board: explicit, else detected, else generic.
+  if (board_arg.empty()) {
+    auto detected = hal::DetectBoardFile(boards_dir);
+    if (!detected.ok()) return detected.status();
+    o.board_file = *detected;
+  } else if (board_arg.find('/') == std::string::npos && !FileExists(board_arg)) {
+    std::string name = board_arg;
+    if (name.size() < 5 || name.substr(name.size() - 5) != ".json") name += ".json";
+    o.board_file = boards_dir + "/" + name;
+  } else {
+    o.board_file = board_arg;
+  }
+  auto board = hal::LoadBoardFile(o.board_file);
+  if (!board.ok())
+    return InvalidArgument("board " + o.board_file + ": " + board.status().message());
+  o.board = std::move(board).value();
+  if (o.board.budget.max_connections > 0) {
+    o.gateway.max_ws_connections = o.board.budget.max_connections;
+  }
+  if (o.board.budget.session_queue_kb > 0) {
+    o.gateway.session_queue_bytes = static_cast<size_t>(o.board.budget.session_queue_kb) * 1024;
+  }
+
+  if (!o.config_file.empty()) EW_TRY(ApplyConfigFile(o.config_file, &o));
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> Result<std::string> {
+      if (i + 1 >= args.size()) return InvalidArgument(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--board" || a == "--config") {
+      ++i;
+    } else if (a == "--listen") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_TRY(ParseListen(v, &o.gateway));
+    } else if (a == "--ingest") {
+      EW_ASSIGN_OR_RETURN(o.gateway.ingest_path, value());
+    } else if (a == "--state-dir") {
+      EW_ASSIGN_OR_RETURN(o.state_dir, value());
+    } else if (a == "--demo") {
+      o.demo = true;
+    } else if (a == "--no-auth") {
+      o.no_auth = true;
+    } else if (a == "--ready-fd") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(o.ready_fd, ParseInt(a, v, 0, 1 << 20));
+    } else if (a == "--resources-ms") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(o.resources_period_ms, ParseInt(a, v, 50, 3600000));
+    } else if (a == "--history") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 1, 100000));
+      o.gateway.bus.history_len = static_cast<size_t>(n);
+    } else if (a == "--session-queue-kb") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 4, 1 << 20));
+      o.gateway.session_queue_bytes = static_cast<size_t>(n) * 1024;
+    } else if (a == "--proc-root") {
+      EW_ASSIGN_OR_RETURN(o.proc_root, value());
+    } else if (a == "--log-level") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      if (!log::ParseLevel(v, &o.log_level)) {
+        return InvalidArgument("--log-level must be debug, info, warn or error");
+      }
+    } else if (a == "--log-format") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      if (v == "text") {
+        o.log_format = log::Format::kText;
+      } else if (v == "json") {
+        o.log_format = log::Format::kJson;
+      } else {
+        return InvalidArgument("--log-format must be text or json");
+      }
+    } else {
+      bool matched = false;
+      for (const IntKey& k : kIntKeys) {
+        if (a != k.flag) continue;
+        EW_ASSIGN_OR_RETURN(std::string v, value());
+        EW_ASSIGN_OR_RETURN(o.gateway.*k.field, ParseInt(a, v, k.min, k.max));
+        matched = true;
+      }
+      if (!matched) return InvalidArgument("unknown option " + a + " (see --help)");
+    }
+  }
+
+  if (o.gateway.ingest_path.empty()) o.gateway.ingest_path = DefaultIngestPath();
+  if (o.state_dir.empty()) {
+    if (::access("/var/lib/edgewatch", W_OK) == 0) {
+      o.state_dir = "/var/lib/edgewatch";
+    } else if (const char* home = std::getenv("HOME")) {
+      o.state_dir = std::string(home) + "/.local/state/edgewatch";
+    } else {
+      o.state_dir = "/tmp/edgewatch-" + std::to_string(::getuid()) + "/state";
+    }
+  }
+  return o;
+}
+
+}  // namespace edgewatch::app

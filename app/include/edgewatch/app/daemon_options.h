@@ -1,0 +1,46 @@
+// DaemonOptions: everything edgewatchd is told at start, from defaults, the board file, the
+// config file (JSON) and command-line flags, in that order of precedence (flags win).
+//
+// Pure parsing, no side effects except reading the files named; any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "edgewatch/app/policy_config.h"
+#include "edgewatch/base/json.h"
+#include "edgewatch/base/log.h"
+#include "edgewatch/base/status.h"
+#include "edgewatch/fw/gateway.h"
+#include "edgewatch/hal/board.h"
+
+namespace edgewatch::app {
+
+struct DaemonOptions {
+  fw::GatewayConfig gateway;
+  std::string board_file;  // resolved path
+  hal::BoardSpec board;
+  std::string config_file;
+  std::string state_dir;
+  bool demo = false;
+  bool no_auth = false;
+  int ready_fd = -1;  // write {"port":..,"ingest":..,"pid":..,"epoch":..} here when ready
+  int resources_period_ms = 2000;
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kText;
+  std::string proc_root;  // prefix for /proc and /sys (tests); empty = the real ones
+  PolicyConfig policy;
+  bool help = false;
+};
+
+// The usage text printed by --help (documents every option).
+std::string DaemonUsage();
+
+// Parses `args` (without argv[0]). `boards_dir` is where a board file named without a path or
+// detected from /proc/device-tree/model is looked up. Returns InvalidArgument naming the flag
+// or the config key that is wrong.
+Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
+                                         const std::string& boards_dir);
+
+}  // namespace edgewatch::app

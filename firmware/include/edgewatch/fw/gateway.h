@@ -1,0 +1,163 @@
+// Gateway: the streaming runtime on one lws context and one service thread.
+//
+// Owns the lws context, the TCP listener (HTTP + WebSocket at /ws), the ingest Unix socket for
+// producers, the Bus, WebSocket sessions, heartbeats, the periodic refresh of unchanged topics
+// and the graceful shutdown. The application configures it (GatewayConfig), installs its
+// PublishPolicy and extra HTTP routes, then calls Start() and Run().
+//
+// Threading: Start() and Run() are called from the thread that becomes the loop thread; every
+// other method is loop-thread-only except RequestStop() and Post(), which any thread may call.
+#pragma once
+
+#include <cjson/cJSON.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgewatch/base/status.h"
+#include "edgewatch/fw/bus.h"
+#include "edgewatch/fw/http.h"
+#include "edgewatch/fw/loop.h"
+#include "edgewatch/fw/publish_policy.h"
+
+#include <libwebsockets.h>
+
+namespace edgewatch::fw {
+
+struct GatewayConfig {
+  std::string listen_host = "0.0.0.0";  // "0.0.0.0" = all IPv4 interfaces
+  int listen_port = 8080;               // 0 = ephemeral (see Gateway::port())
+  std::string ingest_path;              // Unix socket for producers; empty = none
+  int ingest_mode = 0660;               // permissions of the ingest socket
+  std::string server_name = "edgewatch/0.0.0";
+
+  int heartbeat_s = 30;     // JSON heartbeat period
+  int ping_s = 30;          // lws PING after this long without traffic from the client
+  int idle_timeout_s = 60;  // close a client silent (no pong, no message) this long
+  int refresh_s = 10;       // re-send an unchanged topic at least this often (0 = never)
+
+  size_t max_message_bytes = 4096;          // inbound WebSocket message (larger: close 1009)
+  size_t session_queue_bytes = 256 * 1024;  // unsent bytes per session before it lags
+  size_t rx_buffer_bytes = 1024;            // lws per-connection receive buffer
+  size_t max_ingest_line = 64 * 1024;       // ingest line limit (larger: rejected)
+  int max_ingest_connections = 64;
+  int max_ws_connections = 2000;
+  int shutdown_grace_ms = 1500;  // time given to clients to receive their 1001 close
+  bool handle_signals = true;    // SIGINT/SIGTERM stop, SIGHUP calls on_sighup
+  BusLimits bus;
+};
+
+struct GatewayStats {
+  uint64_t ws_accepted = 0;
+  uint64_t ws_closed = 0;
+  uint64_t http_requests = 0;
+  uint64_t messages_in = 0;
+  uint64_t frames_out = 0;
+  uint64_t bytes_out = 0;
+  uint64_t ingest_connections = 0;
+  uint64_t ingest_lines = 0;
+  uint64_t ingest_rejected = 0;
+  uint64_t events_suppressed = 0;
+  uint64_t events_refreshed = 0;
+  uint64_t lagged = 0;
+  uint64_t heartbeats = 0;
+};
+
+class WsSession;
+class IngestServer;
+
+class Gateway {
+ public:
+  // `policy` is not owned and may be null (everything is published as is).
+  Gateway(GatewayConfig config, PublishPolicy* policy);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Creates the lws context and both listeners. Returns Unavailable/AlreadyExists/... naming the
+  // listener that failed (e.g. the port is in use).
+  Status Start();
+  // Services the loop until a stop completes. Returns after clients were closed with 1001.
+  void Run();
+  // Any thread (also safe from the gateway's own signal handling): begins a graceful shutdown.
+  void RequestStop();
+  // Any thread: runs `fn` on the loop thread soon.
+  void Post(std::function<void()> fn);
+
+  // Loop thread. Validates/suppresses through the policy, then publishes. Returns the policy's
+  // InvalidArgument (bad data) or the bus's error (bad topic, too many topics).
+  Status Submit(std::string_view topic, const cJSON* data, int64_t ts_ms);
+
+  // Loop thread: runs `fn` on the loop thread every `period_us` until CancelTimer(id).
+  // The gateway owns the timer, so it never outlives the lws context.
+  uint64_t Every(int64_t period_us, std::function<void()> fn);
+  void CancelTimer(uint64_t id);
+
+  // Called on the loop thread when SIGHUP arrives (when handle_signals).
+  void set_on_sighup(std::function<void()> fn) { on_sighup_ = std::move(fn); }
+
+  Bus& bus() { return bus_; }
+  HttpRouter& http() { return router_; }
+  lws_context* context() { return context_; }
+  const GatewayConfig& config() const { return config_; }
+  const GatewayStats& stats() const { return stats_; }
+  GatewayStats& mutable_stats() { return stats_; }
+  int port() const { return port_; }
+  const std::string& ingest_path() const { return config_.ingest_path; }
+  const std::string& epoch() const { return epoch_; }
+  int64_t uptime_s() const;
+  size_t session_count() const { return sessions_.size(); }
+  bool stopping() const { return stopping_; }
+
+  // --- internal, used by the transport callbacks (loop thread) ---
+  void AddSession(WsSession* s);
+  void RemoveSession(WsSession* s);
+  PublishPolicy& policy() { return *policy_; }
+  lws_vhost* vhost() { return vhost_; }
+  void OnLoopWake();
+  void OnSignal(int signo);
+
+ private:
+  void InstallBuiltinRoutes();
+  void SendHeartbeats();
+  void RefreshUnchanged();
+  void BeginShutdown();
+
+  GatewayConfig config_;
+  PassThroughPolicy passthrough_;
+  PublishPolicy* policy_;
+  Bus bus_;
+  HttpRouter router_;
+  Mailbox mailbox_;
+  GatewayStats stats_;
+  std::string epoch_;
+  int64_t started_mono_us_ = 0;
+  int port_ = 0;
+  lws_context* context_ = nullptr;
+  lws_vhost* vhost_ = nullptr;
+  std::unique_ptr<IngestServer> ingest_;
+  std::vector<WsSession*> sessions_;
+  lws_protocols protocols_[3] = {};
+  lws_retry_bo_t retry_ = {};
+  std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  uint64_t next_timer_id_ = 0;
+  Timer heartbeat_timer_;
+  Timer refresh_timer_;
+  Timer shutdown_timer_;
+  int signal_fd_ = -1;
+  std::function<void()> on_sighup_;
+  std::atomic<bool> stop_requested_{false};
+  bool stopping_ = false;
+  bool done_ = false;
+};
+
+// Random lowercase hex id of `bytes` random bytes (sessions, epochs). Any thread.
+std::string RandomHexId(size_t bytes);
+
+}  // namespace edgewatch::fw

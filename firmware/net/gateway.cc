@@ -1,0 +1,575 @@
+#include "edgewatch/fw/gateway.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "edgewatch/base/clock.h"
+#include "edgewatch/base/json.h"
+#include "edgewatch/base/json_writer.h"
+#include "edgewatch/base/log.h"
+#include "ingest_server.h"
+#include "raw_handler.h"
+#include "ws_session.h"
+
+namespace edgewatch::fw {
+namespace {
+
+// Per-connection state of the "edgewatch" protocol: one of the two is set.
+struct HttpExchange {
+  std::string body;
+  size_t sent = 0;
+};
+struct ConnPss {
+  WsSession* ws;
+  HttpExchange* http;
+};
+
+Gateway* GatewayOf(lws* wsi) {
+  return static_cast<Gateway*>(lws_context_user(lws_get_context(wsi)));
+}
+
+std::string PeerAddress(lws* wsi) {
+  char buf[64];
+  const char* p = lws_get_peer_simple(wsi, buf, sizeof(buf));
+  return p != nullptr ? std::string(p) : std::string("?");
+}
+
+std::string RequestUri(lws* wsi, lws_token_indexes token) {
+  int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0) return {};
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  if (lws_hdr_copy(wsi, s.data(), n + 1, token) < 0) return {};
+  s.resize(std::strlen(s.c_str()));
+  return s;
+}
+
+// Writes the status line and headers of `resp`, and arranges for the body to be written in
+// HTTP_WRITEABLE. Returns non-zero when the connection must close.
+int StartResponse(lws* wsi, ConnPss* pss, HttpResponse resp) {
+  unsigned char headers[LWS_PRE + 2048];
+  unsigned char* start = headers + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = headers + sizeof(headers) - 1;
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(resp.status),
+                                  resp.content_type.c_str(), resp.body.size(), &p, end)) {
+    return 1;
+  }
+  static const char kNoStore[] = "no-store";
+  if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                                  reinterpret_cast<const unsigned char*>(kNoStore),
+                                  sizeof(kNoStore) - 1, &p, end)) {
+    return 1;
+  }
+  for (const auto& [name, value] : resp.headers) {
+    std::string key = name + ":";
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
+                                    reinterpret_cast<const unsigned char*>(value.data()),
+                                    static_cast<int>(value.size()), &p, end)) {
+      return 1;
+    }
+  }
+  if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
+  pss->http = new HttpExchange{std::move(resp.body), 0};
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+int WriteHttpBody(lws* wsi, ConnPss* pss) {
+  HttpExchange* x = pss->http;
+  if (x == nullptr) return 0;
+  constexpr size_t kChunk = 16 * 1024;
+  size_t n = std::min(kChunk, x->body.size() - x->sent);
+  bool final = x->sent + n == x->body.size();
+  std::string chunk(LWS_PRE, '\0');
+  chunk.append(x->body, x->sent, n);
+  auto* p = reinterpret_cast<unsigned char*>(chunk.data()) + LWS_PRE;
+  if (lws_write(wsi, p, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != static_cast<int>(n)) {
+    return -1;
+  }
+  x->sent += n;
+  if (!final) {
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  delete x;
+  pss->http = nullptr;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+HttpRequest BuildRequest(lws* wsi, const char* path) {
+  HttpRequest req;
+  req.wsi = wsi;
+  req.path = path != nullptr ? path : "/";
+  req.peer = PeerAddress(wsi);
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0) {
+    req.method = "GET";
+  } else if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
+    req.method = "POST";
+  } else if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0) {
+    req.method = "OPTIONS";
+  } else {
+    req.method = "OTHER";
+  }
+  char frag[1024];
+  for (int i = 0; i < 64; ++i) {
+    int n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n < 0) break;
+    std::string_view kv(frag, static_cast<size_t>(n));
+    size_t eq = kv.find('=');
+    std::string key(kv.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
+    req.query.emplace(std::move(key), std::move(value));
+  }
+  return req;
+}
+
+int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
+  Gateway* gw = GatewayOf(wsi);
+  ++gw->mutable_stats().http_requests;
+  HttpRequest req = BuildRequest(wsi, path);
+  HttpResponse resp;
+  if (const HttpHandler* h = gw->http().Find(req.path)) {
+    resp = (*h)(req);
+  } else if (req.path == "/ws") {
+    resp = JsonError(400, "upgrade_required", "/ws expects a WebSocket upgrade");
+  } else {
+    resp = JsonError(404, "not_found", "no such endpoint: " + req.path);
+  }
+  return StartResponse(wsi, pss, std::move(resp));
+}
+
+int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len) {
+  auto* pss = static_cast<ConnPss*>(user);
+  switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+      Gateway* gw = static_cast<Gateway*>(lws_context_user(lws_get_context(wsi)));
+      if (gw != nullptr) gw->OnLoopWake();
+      return 0;
+    }
+    case LWS_CALLBACK_HTTP:
+      return HandleHttp(wsi, pss, static_cast<const char*>(in));
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return WriteHttpBody(wsi, pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+      if (pss != nullptr && pss->http != nullptr) {
+        delete pss->http;
+        pss->http = nullptr;
+      }
+      return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+      Gateway* gw = GatewayOf(wsi);
+      std::string uri = RequestUri(wsi, WSI_TOKEN_GET_URI);
+      if (uri != "/ws") {
+        return StartResponse(wsi, pss, JsonError(404, "not_found", "WebSocket endpoint is /ws"))
+                   ? -1
+                   : 1;
+      }
+      if (gw->stopping()) {
+        HttpResponse r = JsonError(503, "shutting_down", "the gateway is shutting down");
+        r.headers.emplace_back("Retry-After", "5");
+        return StartResponse(wsi, pss, std::move(r)) ? -1 : 1;
+      }
+      if (gw->session_count() >= static_cast<size_t>(gw->config().max_ws_connections)) {
+        HttpResponse r = JsonError(503, "overloaded", "max_connections");
+        r.body = R"({"error":"overloaded","reason":"max_connections"})";
+        r.headers.emplace_back("Retry-After", "5");
+        EW_WARN("ws", "rejected %s: max_connections", PeerAddress(wsi).c_str());
+        return StartResponse(wsi, pss, std::move(r)) ? -1 : 1;
+      }
+      return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+      Gateway* gw = GatewayOf(wsi);
+      pss->ws = new WsSession(*gw, wsi);
+      pss->http = nullptr;
+      ++gw->mutable_stats().ws_accepted;
+      EW_DEBUG("ws", "session %s connected from %s", pss->ws->id().c_str(),
+               PeerAddress(wsi).c_str());
+      return 0;
+    }
+    case LWS_CALLBACK_RECEIVE:
+      if (pss->ws != nullptr) pss->ws->OnReceive(in, len);
+      return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return pss->ws != nullptr ? pss->ws->OnWriteable() : 0;
+    case LWS_CALLBACK_CLOSED:
+      if (pss->ws != nullptr) {
+        ++GatewayOf(wsi)->mutable_stats().ws_closed;
+        delete pss->ws;
+        pss->ws = nullptr;
+      }
+      return 0;
+    default:
+      break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+int CallbackRaw(lws* wsi, lws_callback_reasons reason, void*, void*, size_t) {
+  auto* h = static_cast<RawHandler*>(lws_get_opaque_user_data(wsi));
+  switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+      return h != nullptr ? h->OnReadable(wsi) : 0;
+    case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+      return h != nullptr ? h->OnWriteable(wsi) : 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+      if (h != nullptr) {
+        lws_set_opaque_user_data(wsi, nullptr);
+        h->OnClosed(wsi);
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+// Reads signals from a signalfd on the loop thread.
+class SignalHandler final : public RawHandler {
+ public:
+  SignalHandler(Gateway& gw, int fd) : gw_(gw), fd_(fd) {}
+  int OnReadable(lws*) override {
+    signalfd_siginfo info{};
+    while (::read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+      gw_.OnSignal(static_cast<int>(info.ssi_signo));
+    }
+    return 0;
+  }
+  void OnClosed(lws*) override { delete this; }
+
+ private:
+  Gateway& gw_;
+  int fd_;
+};
+
+}  // namespace
+
+std::string RandomHexId(size_t bytes) {
+  unsigned char raw[32];
+  bytes = std::min(bytes, sizeof(raw));
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = getrandom(raw + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Never expected on Linux >= 3.17; fall back to the clock so ids stay unique-ish.
+      int64_t t = MonotonicMicros() ^ UnixMillis();
+      for (; got < bytes; ++got) raw[got] = static_cast<unsigned char>(t >> ((got % 8) * 8));
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (size_t i = 0; i < bytes; ++i) {
+    out.push_back(kHex[raw[i] >> 4]);
+    out.push_back(kHex[raw[i] & 0xf]);
+  }
+  return out;
+}
+
+Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
+    : config_(std::move(config)),
+      policy_(policy != nullptr ? policy : &passthrough_),
+      bus_(config_.bus),
+      epoch_(RandomHexId(8)) {
+  InstallBuiltinRoutes();
+}
+
+Gateway::~Gateway() {
+  heartbeat_timer_.Cancel();
+  refresh_timer_.Cancel();
+  shutdown_timer_.Cancel();
+  for (auto& [id, t] : timers_) t->Cancel();
+  if (context_ != nullptr) {
+    lws_context* ctx = context_;
+    lws_context_destroy(ctx);
+    context_ = nullptr;
+  }
+  ingest_.reset();
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+int64_t Gateway::uptime_s() const {
+  return (MonotonicMicros() - started_mono_us_) / 1000000;
+}
+
+Status Gateway::Start() {
+  started_mono_us_ = MonotonicMicros();
+
+  if (config_.handle_signals) {
+    // Block the signals in this thread (and every thread started after this) and read them
+    // through a signalfd on the loop: handlers never run arbitrary code.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) return ErrnoToStatus(errno, "signalfd");
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+
+  protocols_[0] = {};
+  protocols_[0].name = "edgewatch";
+  protocols_[0].callback = CallbackMain;
+  protocols_[0].per_session_data_size = sizeof(ConnPss);
+  protocols_[0].rx_buffer_size = config_.rx_buffer_bytes;
+  protocols_[1] = {};
+  protocols_[1].name = "edgewatch-raw";
+  protocols_[1].callback = CallbackRaw;
+  protocols_[2] = {};
+
+  retry_.secs_since_valid_ping = static_cast<uint16_t>(std::max(1, config_.ping_s));
+  retry_.secs_since_valid_hangup = static_cast<uint16_t>(std::max(2, config_.idle_timeout_s));
+
+  lws_context_creation_info info{};
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  info.user = this;
+  info.gid = -1;
+  info.uid = -1;
+  context_ = lws_create_context(&info);
+  if (context_ == nullptr) return Internal("lws_create_context failed");
+  mailbox_.set_context(context_);
+
+  lws_context_creation_info vinfo{};
+  vinfo.vhost_name = "edgewatch";
+  vinfo.port = config_.listen_port;
+  std::string iface = config_.listen_host;
+  bool any = iface.empty() || iface == "0.0.0.0" || iface == "*";
+  vinfo.iface = any ? nullptr : iface.c_str();
+  if (!any && iface.find(':') == std::string::npos) {
+    vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+  }
+  if (any) vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+  vinfo.protocols = protocols_;
+  vinfo.retry_and_idle_policy = &retry_;
+  vinfo.timeout_secs = 10;
+  vinfo.keepalive_timeout = 10;
+  vinfo.server_string = config_.server_name.c_str();
+  vhost_ = lws_create_vhost(context_, &vinfo);
+  if (vhost_ == nullptr) {
+    return Unavailable("cannot listen on " + config_.listen_host + ":" +
+                       std::to_string(config_.listen_port) + " (address in use or not local?)");
+  }
+  port_ = lws_get_vhost_listen_port(vhost_);
+
+  if (signal_fd_ >= 0) {
+    auto* sh = new SignalHandler(*this, signal_fd_);
+    if (AdoptRawFd(vhost_, signal_fd_, sh) == nullptr) {
+      delete sh;
+      signal_fd_ = -1;  // lws closed it
+      return Internal("could not adopt the signalfd");
+    }
+    signal_fd_ = -1;  // owned by lws now
+  }
+
+  if (!config_.ingest_path.empty()) {
+    ingest_ = std::make_unique<IngestServer>(*this);
+    EW_TRY(ingest_->Listen(config_.ingest_path, config_.ingest_mode));
+  }
+
+  heartbeat_timer_.Init(context_, [this] { SendHeartbeats(); });
+  heartbeat_timer_.StartPeriodic(static_cast<int64_t>(config_.heartbeat_s) * 1000000);
+  if (config_.refresh_s > 0) {
+    refresh_timer_.Init(context_, [this] { RefreshUnchanged(); });
+    refresh_timer_.StartPeriodic(1000000);
+  }
+  shutdown_timer_.Init(context_, [this] { done_ = true; });
+  return OkStatus();
+}
+
+void Gateway::Run() {
+  while (!done_) {
+    if (lws_service(context_, 0) < 0) break;
+  }
+  heartbeat_timer_.Cancel();
+  refresh_timer_.Cancel();
+  shutdown_timer_.Cancel();
+  for (auto& [id, t] : timers_) t->Cancel();
+  mailbox_.Close();
+  lws_context_destroy(context_);
+  context_ = nullptr;
+}
+
+void Gateway::RequestStop() {
+  stop_requested_.store(true);
+  if (context_ != nullptr) lws_cancel_service(context_);
+}
+
+void Gateway::Post(std::function<void()> fn) {
+  mailbox_.Post(std::move(fn));
+}
+
+void Gateway::OnLoopWake() {
+  mailbox_.Drain();
+  if (stop_requested_.load() && !stopping_) BeginShutdown();
+}
+
+void Gateway::OnSignal(int signo) {
+  if (signo == SIGHUP) {
+    EW_INFO("gateway", "SIGHUP received");
+    if (on_sighup_) on_sighup_();
+    return;
+  }
+  EW_INFO("gateway", "%s received: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+  BeginShutdown();
+}
+
+void Gateway::BeginShutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (ingest_) ingest_->StopListening();
+  for (WsSession* s : sessions_) s->Close(LWS_CLOSE_STATUS_GOINGAWAY, "going away", true);
+  if (sessions_.empty()) {
+    done_ = true;
+    lws_cancel_service(context_);
+  } else {
+    shutdown_timer_.StartOnce(static_cast<int64_t>(config_.shutdown_grace_ms) * 1000);
+  }
+}
+
+void Gateway::AddSession(WsSession* s) {
+  s->slot = sessions_.size();
+  sessions_.push_back(s);
+}
+
+void Gateway::RemoveSession(WsSession* s) {
+  size_t slot = s->slot;
+  if (slot >= sessions_.size() || sessions_[slot] != s) return;
+  sessions_[slot] = sessions_.back();
+  sessions_[slot]->slot = slot;
+  sessions_.pop_back();
+  if (stopping_ && sessions_.empty()) done_ = true;
+}
+
+uint64_t Gateway::Every(int64_t period_us, std::function<void()> fn) {
+  uint64_t id = ++next_timer_id_;
+  auto t = std::make_unique<Timer>();
+  t->Init(context_, std::move(fn));
+  t->StartPeriodic(period_us);
+  timers_.emplace(id, std::move(t));
+  return id;
+}
+
+void Gateway::CancelTimer(uint64_t id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  it->second->Cancel();
+  // The timer may be cancelling itself from its own callback: destroy it after the callback.
+  Timer* raw = it->second.release();
+  timers_.erase(it);
+  Post([raw] { delete raw; });
+}
+
+Status Gateway::Submit(std::string_view topic, const cJSON* data, int64_t ts_ms) {
+  EW_ASSIGN_OR_RETURN(PublishAction action, policy_->Evaluate(topic, data));
+  std::string json = PrintJson(data);
+  if (action == PublishAction::kSuppress) {
+    ++stats_.events_suppressed;
+    return bus_.SetLatest(topic, json, ts_ms);
+  }
+  auto r = bus_.Publish(topic, json, ts_ms);
+  return r.status();
+}
+
+void Gateway::SendHeartbeats() {
+  if (sessions_.empty()) return;
+  FrameRef hb = MakeControlFrame(HeartbeatMessage(UnixMillis()));
+  for (WsSession* s : sessions_) s->Send(hb);
+  ++stats_.heartbeats;
+}
+
+void Gateway::RefreshUnchanged() {
+  int64_t interval = static_cast<int64_t>(config_.refresh_s) * 1000000;
+  for (TopicState* t : bus_.DueForRefresh(MonotonicMicros(), interval)) {
+    auto parsed = ParseJson(t->latest_data(), JsonLimits{1 << 30, 1 << 20});
+    if (parsed.ok()) policy_->OnForcedPublish(t->name(), parsed->get());
+    std::string data = t->latest_data();
+    if (bus_.Publish(t->name(), data, UnixMillis()).ok()) ++stats_.events_refreshed;
+  }
+}
+
+void Gateway::InstallBuiltinRoutes() {
+  router_.Add("/healthz", [this](const HttpRequest&) {
+    JsonWriter w;
+    w.BeginObject()
+        .Key("status")
+        .String(stopping_ ? "stopping" : "ok")
+        .Key("version")
+        .String(config_.server_name)
+        .Key("uptime_s")
+        .Int(uptime_s())
+        .Key("connections")
+        .Uint(sessions_.size())
+        .Key("epoch")
+        .String(epoch_)
+        .EndObject();
+    HttpResponse r;
+    r.body = w.Take();
+    return r;
+  });
+  router_.Add("/api/v1/topics", [this](const HttpRequest&) {
+    JsonWriter w;
+    w.BeginObject().Key("epoch").String(epoch_).Key("topics").BeginArray();
+    for (const auto& t : bus_.topics()) {
+      w.BeginObject()
+          .Key("topic")
+          .String(t->name())
+          .Key("seq")
+          .Uint(t->last_seq())
+          .Key("last_ts")
+          .Int(t->last_ts_ms())
+          .Key("first_seq")
+          .Uint(t->first_seq())
+          .Key("subscribers")
+          .Uint(t->subscriber_count())
+          .EndObject();
+    }
+    w.EndArray().EndObject();
+    HttpResponse r;
+    r.body = w.Take();
+    return r;
+  });
+  router_.Add("/api/v1/history", [this](const HttpRequest& req) {
+    auto topic = req.Param("topic");
+    if (!topic || topic->empty()) {
+      return JsonError(400, "bad_request", "query parameter 'topic' is required");
+    }
+    size_t limit = bus_.limits().history_len;
+    if (auto l = req.Param("limit")) {
+      char* end = nullptr;
+      std::string lv(*l);
+      long v = std::strtol(lv.c_str(), &end, 10);
+      if (lv.empty() || *end != '\0' || v <= 0) {
+        return JsonError(400, "bad_request", "'limit' must be a positive integer");
+      }
+      limit = std::min(limit, static_cast<size_t>(v));
+    }
+    TopicState* t = bus_.Find(*topic);
+    if (t == nullptr) return JsonError(404, "not_found", "no such topic: " + std::string(*topic));
+    const auto& ring = t->ring();
+    size_t skip = ring.size() > limit ? ring.size() - limit : 0;
+    JsonWriter w;
+    w.BeginObject().Key("topic").String(t->name()).Key("epoch").String(epoch_);
+    w.Key("events").BeginArray();
+    for (size_t i = skip; i < ring.size(); ++i) w.Raw(ring[i]->payload());
+    w.EndArray().EndObject();
+    HttpResponse r;
+    r.body = w.Take();
+    return r;
+  });
+}
+
+}  // namespace edgewatch::fw

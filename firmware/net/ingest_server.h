@@ -1,0 +1,50 @@
+// IngestServer: the producers' Unix socket, adopted into the lws loop (private to net/).
+//
+// Accepts SOCK_STREAM connections, splits newline-delimited JSON, hands each line to
+// Gateway::Submit and answers each rejected line with one JSON error line on the same
+// connection. A producer that half-closes (EOF) gets its pending replies and is then closed; one
+// that vanishes mid-line loses only that partial line. Loop thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "edgewatch/base/status.h"
+#include "raw_handler.h"
+
+namespace edgewatch::fw {
+
+class Gateway;
+class IngestConnection;
+
+class IngestServer final : public RawHandler {
+ public:
+  explicit IngestServer(Gateway& gw);
+  ~IngestServer() override;
+
+  // Creates the socket at `path` (parent directories 0755, or 0700 under /tmp; a stale socket
+  // file is replaced; a live one is AlreadyExists) with `mode`, and adopts it.
+  Status Listen(const std::string& path, int mode);
+  // Stops accepting (at shutdown); existing producers are closed by the context teardown.
+  void StopListening();
+
+  int OnReadable(lws* wsi) override;
+  void OnClosed(lws* wsi) override;
+
+  // Called by connections.
+  void Forget(IngestConnection* c);
+  Gateway& gateway() { return gw_; }
+  char* read_buffer() { return read_buf_.get(); }
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+
+ private:
+  Gateway& gw_;
+  std::string path_;
+  int listen_fd_ = -1;
+  lws* listen_wsi_ = nullptr;
+  std::unordered_set<IngestConnection*> conns_;
+  std::unique_ptr<char[]> read_buf_;
+};
+
+}  // namespace edgewatch::fw

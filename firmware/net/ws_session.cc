@@ -1,0 +1,206 @@
+#include "ws_session.h"
+
+#include <algorithm>
+#include <set>
+
+#include "edgewatch/base/clock.h"
+#include "edgewatch/base/log.h"
+#include "edgewatch/fw/gateway.h"
+#include "edgewatch/fw/topic.h"
+
+namespace edgewatch::fw {
+namespace {
+// Frames written per writeable callback before yielding to other connections.
+constexpr int kMaxFramesPerWrite = 32;
+}  // namespace
+
+WsSession::WsSession(Gateway& gw, lws* wsi) : gw_(gw), wsi_(wsi), id_(RandomHexId(8)) {
+  gw_.AddSession(this);
+  SendJson(WelcomeMessage(gw_.config().server_name, id_, gw_.epoch(), gw_.config().heartbeat_s));
+}
+
+WsSession::~WsSession() {
+  gw_.bus().RemoveSubscriber(this);
+  gw_.RemoveSession(this);
+}
+
+void WsSession::RequestWrite() {
+  lws_callback_on_writable(wsi_);
+}
+
+void WsSession::Send(FrameRef frame) {
+  queue_.Push(std::move(frame));
+  RequestWrite();
+}
+
+void WsSession::SendJson(std::string_view json) {
+  Send(MakeControlFrame(json));
+}
+
+void WsSession::SendError(std::optional<int64_t> id, std::string_view code,
+                          std::string_view message) {
+  SendJson(ErrorMessage(id, code, message));
+}
+
+void WsSession::OnEvent(const FrameRef& event) {
+  if (close_pending_) return;
+  queue_.Push(event);
+  if (queue_.bytes() > gw_.config().session_queue_bytes) Lag();
+  RequestWrite();
+}
+
+// The session fell behind: drop its queued events, tell it, and jump to the latest event of
+// each topic it lost events on. (The full budget policy -- coalescing, 4408 -- replaces this.)
+void WsSession::Lag() {
+  std::set<const TopicState*> lost;
+  uint64_t dropped = 0;
+  queue_.RemoveIf([&](const FrameRef& f) {
+    if (f->topic == nullptr) return false;
+    lost.insert(f->topic);
+    ++dropped;
+    return true;
+  });
+  ++gw_.mutable_stats().lagged;
+  EW_WARN("ws", "session %s lagged: dropped %llu queued events", id_.c_str(),
+          static_cast<unsigned long long>(dropped));
+  SendError(std::nullopt, "lagged",
+            "client fell behind; " + std::to_string(dropped) +
+                " queued events dropped, continuing from the latest event of each topic");
+  std::vector<FrameRef> latest;
+  for (const TopicState* t : lost) {
+    if (t->latest()) latest.push_back(t->latest());
+  }
+  std::sort(latest.begin(), latest.end(),
+            [](const FrameRef& a, const FrameRef& b) { return a->gseq < b->gseq; });
+  for (auto& f : latest) queue_.Push(std::move(f));
+}
+
+void WsSession::Close(int code, std::string reason, bool now) {
+  if (close_pending_) return;
+  close_pending_ = true;
+  close_now_ = now;
+  close_code_ = code;
+  close_reason_ = std::move(reason);
+  RequestWrite();
+}
+
+void WsSession::OnReceive(const void* in, size_t len) {
+  if (close_pending_) return;
+  if (lws_frame_is_binary(wsi_)) {
+    Close(LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted", true);
+    return;
+  }
+  if (rx_.size() + len > gw_.config().max_message_bytes) {
+    rx_.clear();
+    rx_.shrink_to_fit();
+    Close(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large", true);
+    return;
+  }
+  // A message may arrive split across several RECEIVE callbacks: reassemble until final.
+  rx_.append(static_cast<const char*>(in), len);
+  if (!lws_is_final_fragment(wsi_) || lws_remaining_packet_payload(wsi_) != 0) return;
+  std::string message;
+  message.swap(rx_);
+  ++gw_.mutable_stats().messages_in;
+  HandleMessage(message);
+}
+
+void WsSession::HandleMessage(std::string_view text) {
+  OpLimits limits;
+  limits.max_bytes = gw_.config().max_message_bytes;
+  auto parsed = ParseClientOp(text, limits);
+  if (auto* err = std::get_if<OpError>(&parsed)) {
+    SendError(err->id, err->code, err->message);
+    return;
+  }
+  ClientOp& op = std::get<ClientOp>(parsed);
+  switch (op.kind) {
+    case OpKind::kSubscribe:
+      HandleSubscribe(op);
+      break;
+    case OpKind::kUnsubscribe:
+      HandleUnsubscribe(op);
+      break;
+    case OpKind::kPing:
+      SendJson(PongMessage(op.id));
+      break;
+    case OpKind::kAuth:
+      SendError(op.id, "auth_disabled", "authentication is not enabled on this gateway");
+      break;
+    case OpKind::kOther:
+      SendError(op.id, "unknown_op", "unknown op \"" + op.op + "\"");
+      break;
+  }
+}
+
+void WsSession::HandleSubscribe(ClientOp& op) {
+  // Validate every pattern first: a subscribe op is applied entirely or not at all.
+  for (const std::string& pattern : op.topics) {
+    Status s = ValidatePattern(pattern);
+    if (!s.ok()) {
+      SendError(op.id, "invalid_pattern", pattern + ": " + s.message());
+      return;
+    }
+  }
+  std::vector<TopicState*> newly;
+  std::vector<std::string> added;
+  for (const std::string& pattern : op.topics) {
+    auto r = gw_.bus().Subscribe(this, pattern);
+    if (!r.ok()) {
+      SendError(op.id, "too_many_subscriptions", r.status().message());
+      break;
+    }
+    added.push_back(pattern);
+    newly.insert(newly.end(), r->begin(), r->end());
+  }
+  if (added.empty()) return;
+  SendJson(SubscribedMessage(op.id, added));
+  // Snapshot: the latest event of each newly matched topic, in publish order, then live events
+  // (which the bus delivers from now on: same thread, so no gap and no duplicate).
+  std::vector<FrameRef> snapshot;
+  for (TopicState* t : newly) {
+    if (t->latest()) snapshot.push_back(t->latest());
+  }
+  std::sort(snapshot.begin(), snapshot.end(),
+            [](const FrameRef& a, const FrameRef& b) { return a->gseq < b->gseq; });
+  for (auto& f : snapshot) queue_.Push(std::move(f));
+  RequestWrite();
+}
+
+void WsSession::HandleUnsubscribe(ClientOp& op) {
+  std::vector<std::string> removed;
+  for (const std::string& pattern : op.topics) {
+    Status s = gw_.bus().Unsubscribe(this, pattern);
+    if (s.ok()) {
+      removed.push_back(pattern);
+    } else {
+      SendError(op.id, "not_subscribed", s.message());
+    }
+  }
+  if (!removed.empty()) SendJson(UnsubscribedMessage(op.id, removed));
+}
+
+int WsSession::OnWriteable() {
+  if (close_pending_ && (close_now_ || queue_.empty())) {
+    lws_close_reason(wsi_, static_cast<lws_close_status>(close_code_),
+                     reinterpret_cast<unsigned char*>(close_reason_.data()), close_reason_.size());
+    return -1;
+  }
+  GatewayStats& stats = gw_.mutable_stats();
+  for (int i = 0; i < kMaxFramesPerWrite && !queue_.empty(); ++i) {
+    if (lws_send_pipe_choked(wsi_)) break;
+    FrameRef f = queue_.Pop();
+    size_t len = f->buf.size() - LWS_PRE;
+    // lws_write needs a mutable pointer; it writes the WebSocket header into the LWS_PRE
+    // headroom, which is identical for every reader of this frame (server frames are unmasked).
+    auto* p = reinterpret_cast<unsigned char*>(const_cast<char*>(f->buf.data())) + LWS_PRE;
+    int n = lws_write(wsi_, p, len, LWS_WRITE_TEXT);
+    if (n < 0) return -1;
+    ++stats.frames_out;
+    stats.bytes_out += len;
+  }
+  if (!queue_.empty() || close_pending_) RequestWrite();
+  return 0;
+}
+
+}  // namespace edgewatch::fw

@@ -80,7 +80,8 @@ Result<JsonPtr> ParseObject(std::string_view json, const char* what) {
   if (!cJSON_IsObject(root)) return Malformed(std::string(what) + " is not a JSON object");
   for (const cJSON* a = root->child; a != nullptr; a = a->next) {
     for (const cJSON* b = a->next; b != nullptr; b = b->next) {
-      if (std::string_view(a->string) == std::string_view(b->string)) {
+      if (a->string != nullptr && b->string != nullptr &&
+          std::string_view(a->string) == std::string_view(b->string)) {
         return Malformed(std::string(what) + " has duplicate members");
       }
     }
@@ -135,7 +136,8 @@ Result<Claims> ParseClaims(const cJSON* payload) {
       return Malformed("'scope' is not a string");
     }
     Result<Scopes> scopes = ParseScopes(scope->valuestring);
-    if (!scopes.ok()) return Malformed("invalid 'scope': " + scopes.status().message());
+    // The detail stays generic: messages never quote token content.
+    if (!scopes.ok()) return Malformed("invalid 'scope'");
     claims.scopes = std::move(scopes).value();
   }
   return claims;

@@ -325,6 +325,14 @@ TEST(VerifyTokenTest, MessagesNeverContainTokenOrSecret) {
   }
 }
 
+TEST(VerifyTokenTest, MessagesNeverQuoteClaims) {
+  Result<Claims> r = VerifyToken(
+      Sign(kHs256Header, R"({"sub":"a","exp":1800000000,"scope":"read:x quoted-claim-word"})"),
+      Options(), kNow);
+  EXPECT_EQ(Reason(r), AuthError::kTokenMalformed);
+  EXPECT_THAT(r.status().message(), Not(HasSubstr("quoted-claim-word")));
+}
+
 TEST(VerifyTokenTest, ShortVerifierSecretFailsClosed) {
   VerifyOptions o;
   o.secret = "short";

@@ -3,8 +3,8 @@
 //
 // Only HS256 is accepted; the HMAC-SHA256 is computed with mbedTLS and compared in constant time.
 // Error Statuses carry a reason (AuthError) whose wire name clients see in HTTP 401 bodies and
-// WebSocket close 4401 texts; the Status message adds a detail for logs. Neither a token nor a
-// secret, nor any part of one, appears in a Status message or a log line.
+// WebSocket close 4401 texts; the Status message adds a fixed detail for logs. No part of a token
+// (not even a claim value) nor of the secret appears in a Status message or a log line.
 // Pure functions (no I/O, no clock: callers pass the time); any thread.
 #pragma once
 

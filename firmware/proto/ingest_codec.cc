@@ -56,7 +56,8 @@ std::variant<IngestMessage, IngestError> ParseIngestLine(std::string_view line, 
   limits.max_depth = 32;
   auto parsed = ParseJson(line, limits);
   if (!parsed.ok()) {
-    const std::string& m = parsed.status().message();
+    const Status status = parsed.status();
+    const std::string& m = status.message();
     std::string code = "bad_json";
     if (m == "invalid UTF-8") code = "invalid_utf8";
     if (m == "JSON nested too deeply") code = "too_deep";

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts edgewatchd on the simulated board with the demo pipeline, in the foreground.
+# Used by `make demo`; HOST/PORT come from the Makefile (defaults 127.0.0.1:8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+host=127.0.0.1
+port=8080
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --host) host=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    *) echo "demo.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+bin=build/release/app
+state=build/demo-state
+ingest=build/demo-state/ingest.sock
+mkdir -p "$state"
+
+cat <<EOT
+
+  edgewatch demo — simulated board, two synthetic cameras and a training run
+
+  Open:   http://$host:$port/healthz   (topics: http://$host:$port/api/v1/topics)
+  Watch:  $bin/edgewatch tail --url ws://$host:$port/ws 'pipeline/#'
+  Publish your own:  $bin/edgewatch publish --ingest $ingest pipeline/cam3/error \\
+            '{"pipeline_id":"cam3","error_message":"lens covered","severity":"high"}'
+
+  Ctrl-C stops it.
+
+EOT
+export EDGEWATCH_BOARDS_DIR="$PWD/boards"
+exec "$bin/edgewatchd" --board boards/generic-x86_64.json --demo \
+  --listen "$host:$port" --state-dir "$state" --ingest "$ingest" --no-auth

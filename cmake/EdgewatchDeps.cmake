@@ -18,3 +18,6 @@ add_library(edgewatch_mbedtls INTERFACE)
 target_include_directories(edgewatch_mbedtls SYSTEM INTERFACE ${MBEDTLS_INCLUDE_DIR})
 target_link_libraries(edgewatch_mbedtls INTERFACE ${MBEDTLS_LIB} ${MBEDX509_LIB} ${MBEDCRYPTO_LIB})
 add_library(edgewatch::mbedtls ALIAS edgewatch_mbedtls)
+
+# libsystemd: sd_notify READY/WATCHDOG for the HAL's Watchdog (hal/linux/watchdog.cc).
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmbedtls-dev
-  libcjson-dev libgpiod-dev libsqlite3-dev)
+  libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev)
 test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat)
 cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
 

@@ -69,7 +69,35 @@ const IntKey kIntKeys[] = {
     {"refresh_s", "--refresh-s", 0, 3600, &fw::GatewayConfig::refresh_s},
     {"max_connections", "--max-connections", 1, 100000, &fw::GatewayConfig::max_ws_connections},
     {"max_producers", "--max-producers", 1, 4096, &fw::GatewayConfig::max_ingest_connections},
+    {"auth_timeout_s", "--auth-timeout-s", 1, 3600, &fw::GatewayConfig::auth_timeout_s},
+    {"expiry_grace_s", "--expiry-grace-s", 0, 86400, &fw::GatewayConfig::expiry_grace_s},
+    {"handshake_timeout_s", "--handshake-timeout-s", 1, 600,
+     &fw::GatewayConfig::handshake_timeout_s},
 };
+
+// Rate settings (per second) and the flags that set them.
+struct RateKey {
+  const char* key;
+  const char* flag;
+  double fw::GatewayConfig::*field;
+};
+
+const RateKey kRateKeys[] = {
+    {"msg_rate", "--msg-rate", &fw::GatewayConfig::msg_rate},
+    {"msg_burst", "--msg-burst", &fw::GatewayConfig::msg_burst},
+    {"conn_rate_per_ip", "--conn-rate", &fw::GatewayConfig::conn_rate_per_ip},
+    {"conn_burst_per_ip", "--conn-burst", &fw::GatewayConfig::conn_burst_per_ip},
+};
+
+Result<double> ParseRate(std::string_view what, std::string_view text) {
+  std::string t(text);
+  char* end = nullptr;
+  double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || *end != '\0' || !(v > 0) || v > 1e6) {
+    return InvalidArgument(std::string(what) + " must be a positive number, got '" + t + "'");
+  }
+  return v;
+}
 
 Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   EW_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
@@ -81,6 +109,28 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   if (auto v = GetString(root, "ingest")) o->gateway.ingest_path = std::string(*v);
   if (auto v = GetString(root, "state_dir")) o->state_dir = std::string(*v);
   if (auto v = GetBool(root, "demo")) o->demo = *v;
+  if (auto v = GetString(root, "jwt_secret_file")) o->jwt_secret_file = std::string(*v);
+  if (auto v = GetString(root, "audience")) o->gateway.verify.audience = std::string(*v);
+  if (auto v = GetBool(root, "allow_no_exp")) o->gateway.verify.allow_no_exp = *v;
+  if (auto v = GetInt(root, "leeway_s")) o->gateway.verify.leeway_s = *v;
+  if (const cJSON* origins = cJSON_GetObjectItemCaseSensitive(root, "allowed_origins")) {
+    if (!cJSON_IsArray(origins)) {
+      return InvalidArgument(path + ": \"allowed_origins\" must be an array of strings");
+    }
+    const cJSON* item = nullptr;
+    cJSON_ArrayForEach(item, origins) {
+      if (!cJSON_IsString(item)) {
+        return InvalidArgument(path + ": \"allowed_origins\" must be an array of strings");
+      }
+      o->gateway.allowed_origins.emplace_back(item->valuestring);
+    }
+  }
+  for (const RateKey& k : kRateKeys) {
+    auto v = GetNumber(root, k.key);
+    if (!v) continue;
+    if (!(*v > 0)) return InvalidArgument(path + ": \"" + k.key + "\" must be positive");
+    o->gateway.*k.field = *v;
+  }
   for (const IntKey& k : kIntKeys) {
     const cJSON* item = cJSON_GetObjectItemCaseSensitive(root, k.key);
     if (item == nullptr) continue;
@@ -130,7 +180,10 @@ Board and configuration
                            from /proc/device-tree/model, else boards/generic-x86_64.json
   --config FILE            JSON configuration (keys: listen, ingest, state_dir, demo,
                            heartbeat_s, ping_s, idle_timeout_s, refresh_s, max_connections,
-                           max_producers, history, session_queue_kb, suppression)
+                           max_producers, history, session_queue_kb, suppression,
+                           jwt_secret_file, audience, leeway_s, allow_no_exp, allowed_origins,
+                           auth_timeout_s, expiry_grace_s, handshake_timeout_s, msg_rate,
+                           msg_burst, conn_rate_per_ip, conn_burst_per_ip)
   --state-dir DIR          where state is kept (default /var/lib/edgewatch when writable, else
                            ~/.local/state/edgewatch)
   --demo                   run the built-in demo pipeline (two cameras and a training run),
@@ -145,7 +198,20 @@ Limits
   --max-producers N        concurrent ingest connections (default 64)
   --history N              events kept per topic (default 100)
   --session-queue-kb N     unsent bytes per client before it lags (default: board, 256)
-Security
+Security (docs/protocol.md: tokens, close codes, limits)
+  --jwt-secret-file FILE   HS256 secret (default <state-dir>/jwt.secret; created with 32 random
+                           bytes, mode 0600, when absent)
+  --audience AUD           require tokens whose aud contains AUD
+  --leeway-s N             clock leeway for exp/nbf (default 30)
+  --allow-no-exp           accept tokens without exp
+  --auth-timeout-s N       first-frame auth must arrive within N s of the upgrade (default 10)
+  --expiry-grace-s N       after token_expired, close 4401 unless refreshed within N s (default 30)
+  --allowed-origin ORIGIN  also accept this browser Origin (repeatable; "*" = any). Default: only
+                           the gateway's own host
+  --msg-rate R --msg-burst B     inbound messages per client (default 20/s, burst 40; beyond:
+                           close 4429)
+  --conn-rate R --conn-burst B   new requests per address (default 10/s, burst 20; beyond: 429)
+  --handshake-timeout-s N  drop HTTP requests/handshakes not complete within N s (default 10)
   --no-auth                accept clients without a token (logs a warning)
 Operation
   --log-level LEVEL        debug | info | warn | error (default info)
@@ -221,6 +287,20 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       o.demo = true;
     } else if (a == "--no-auth") {
       o.no_auth = true;
+    } else if (a == "--jwt-secret-file") {
+      EW_ASSIGN_OR_RETURN(o.jwt_secret_file, value());
+    } else if (a == "--audience") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      o.gateway.verify.audience = v;
+    } else if (a == "--leeway-s") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 0, 3600));
+      o.gateway.verify.leeway_s = n;
+    } else if (a == "--allow-no-exp") {
+      o.gateway.verify.allow_no_exp = true;
+    } else if (a == "--allowed-origin") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      o.gateway.allowed_origins.push_back(v);
     } else if (a == "--ready-fd") {
       EW_ASSIGN_OR_RETURN(std::string v, value());
       EW_ASSIGN_OR_RETURN(o.ready_fd, ParseInt(a, v, 0, 1 << 20));
@@ -253,6 +333,12 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       }
     } else {
       bool matched = false;
+      for (const RateKey& k : kRateKeys) {
+        if (a != k.flag) continue;
+        EW_ASSIGN_OR_RETURN(std::string v, value());
+        EW_ASSIGN_OR_RETURN(o.gateway.*k.field, ParseRate(a, v));
+        matched = true;
+      }
       for (const IntKey& k : kIntKeys) {
         if (a != k.flag) continue;
         EW_ASSIGN_OR_RETURN(std::string v, value());
@@ -273,6 +359,8 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       o.state_dir = "/tmp/edgewatch-" + std::to_string(::getuid()) + "/state";
     }
   }
+  if (o.jwt_secret_file.empty()) o.jwt_secret_file = o.state_dir + "/jwt.secret";
+  o.gateway.auth_enabled = !o.no_auth;
   return o;
 }
 

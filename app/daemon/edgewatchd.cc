@@ -15,6 +15,7 @@
 #include "edgewatch/app/telemetry_policy.h"
 #include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
+#include "edgewatch/fw/auth/secret.h"
 #include "edgewatch/fw/gateway.h"
 #include "edgewatch/hal/linux_sysinfo.h"
 
@@ -65,6 +66,16 @@ int Main(int argc, char** argv) {
   log::InstallLwsLogger(opts.log_level == log::Level::kDebug ? log::Level::kInfo
                                                              : log::Level::kWarn);
 
+  if (!opts.no_auth) {
+    auto secret = fw::auth::LoadOrCreateSecret(opts.jwt_secret_file);
+    if (!secret.ok()) {
+      EW_ERROR("main", "JWT secret %s: %s", opts.jwt_secret_file.c_str(),
+               secret.status().ToString().c_str());
+      return 1;
+    }
+    opts.gateway.verify.secret = std::move(secret).value();
+  }
+
   TelemetryPolicy policy(opts.policy);
   fw::Gateway gw(opts.gateway, &policy);
   Status started = gw.Start();
@@ -82,6 +93,10 @@ int Main(int argc, char** argv) {
           gw.epoch().c_str());
   if (opts.no_auth) {
     EW_WARN("main", "authentication is OFF (--no-auth): anyone who can reach the port can read");
+  } else {
+    EW_INFO("main",
+            "authentication on: HS256 tokens signed with %s (mint one with `edgewatch token`)",
+            opts.jwt_secret_file.c_str());
   }
 
   hal::LinuxSysInfo sysinfo(opts.proc_root);

@@ -15,6 +15,7 @@
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
+#include "edgewatch/fw/auth/jwt.h"
 #include "ingest_server.h"
 #include "raw_handler.h"
 #include "ws_session.h"
@@ -83,6 +84,25 @@ int StartResponse(lws* wsi, ConnPss* pss, HttpResponse resp) {
   return 0;
 }
 
+// For refusals inside LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: lws completes the transaction itself
+// when the callback returns 1, so headers and (small) body are written right away.
+int WriteResponseNow(lws* wsi, HttpResponse resp) {
+  // Composed by hand: at this point lws has not recorded the request's HTTP version and would
+  // answer "HTTP/1.0", which strict WebSocket clients refuse to parse.
+  std::string out(LWS_PRE, '\0');
+  out += "HTTP/1.1 " + std::to_string(resp.status) + " " + HttpReason(resp.status) + "\r\n";
+  out += "content-type: " + resp.content_type + "\r\n";
+  out += "content-length: " + std::to_string(resp.body.size()) + "\r\n";
+  out += "cache-control: no-store\r\nconnection: close\r\n";
+  for (const auto& [name, value] : resp.headers) out += name + ": " + value + "\r\n";
+  out += "\r\n";
+  out += resp.body;
+  size_t len = out.size() - LWS_PRE;
+  auto* p = reinterpret_cast<unsigned char*>(out.data()) + LWS_PRE;
+  if (lws_write(wsi, p, len, LWS_WRITE_RAW) != static_cast<int>(len)) return -1;
+  return 1;
+}
+
 int WriteHttpBody(lws* wsi, ConnPss* pss) {
   HttpExchange* x = pss->http;
   if (x == nullptr) return 0;
@@ -137,7 +157,18 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
   ++gw->mutable_stats().http_requests;
   HttpRequest req = BuildRequest(wsi, path);
   HttpResponse resp;
-  if (const HttpHandler* h = gw->http().Find(req.path)) {
+  bool api = req.path.rfind("/api/", 0) == 0;
+  std::optional<auth::Claims> claims;
+  if (auto refused = gw->Admit(wsi, /*websocket=*/false, api)) {
+    return StartResponse(wsi, pss, std::move(*refused));
+  }
+  claims = gw->TakePendingClaims(wsi);
+  if (claims) req.claims = &*claims;
+  if (api && gw->config().auth_enabled && req.claims == nullptr) {
+    resp = JsonError(401, "unauthorized", "token_missing");
+    resp.body =
+        R"({"error":"unauthorized","reason":"token_missing","message":"send Authorization: Bearer <token>"})";
+  } else if (const HttpHandler* h = gw->http().Find(req.path)) {
     resp = (*h)(req);
   } else if (req.path == "/ws") {
     resp = JsonError(400, "upgrade_required", "/ws expects a WebSocket upgrade");
@@ -161,6 +192,7 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       return WriteHttpBody(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+      GatewayOf(wsi)->DropPendingClaims(wsi);
       if (pss != nullptr && pss->http != nullptr) {
         delete pss->http;
         pss->http = nullptr;
@@ -170,30 +202,19 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       Gateway* gw = GatewayOf(wsi);
       std::string uri = RequestUri(wsi, WSI_TOKEN_GET_URI);
       if (uri != "/ws") {
-        return StartResponse(wsi, pss, JsonError(404, "not_found", "WebSocket endpoint is /ws"))
-                   ? -1
-                   : 1;
+        return WriteResponseNow(wsi, JsonError(404, "not_found", "WebSocket endpoint is /ws"));
       }
-      if (gw->stopping()) {
-        HttpResponse r = JsonError(503, "shutting_down", "the gateway is shutting down");
-        r.headers.emplace_back("Retry-After", "5");
-        return StartResponse(wsi, pss, std::move(r)) ? -1 : 1;
-      }
-      if (gw->session_count() >= static_cast<size_t>(gw->config().max_ws_connections)) {
-        HttpResponse r = JsonError(503, "overloaded", "max_connections");
-        r.body = R"({"error":"overloaded","reason":"max_connections"})";
-        r.headers.emplace_back("Retry-After", "5");
-        EW_WARN("ws", "rejected %s: max_connections", PeerAddress(wsi).c_str());
-        return StartResponse(wsi, pss, std::move(r)) ? -1 : 1;
+      if (auto refused = gw->Admit(wsi, /*websocket=*/true, /*require_token=*/false)) {
+        return WriteResponseNow(wsi, std::move(*refused));
       }
       return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
       Gateway* gw = GatewayOf(wsi);
-      pss->ws = new WsSession(*gw, wsi);
+      pss->ws = new WsSession(*gw, wsi, gw->TakePendingClaims(wsi));
       pss->http = nullptr;
       ++gw->mutable_stats().ws_accepted;
-      EW_DEBUG("ws", "session %s connected from %s", pss->ws->id().c_str(),
+      EW_DEBUG("ws", "session %s connected from %s", std::string(pss->ws->session_id()).c_str(),
                PeerAddress(wsi).c_str());
       return 0;
     }
@@ -203,6 +224,7 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return pss->ws != nullptr ? pss->ws->OnWriteable() : 0;
     case LWS_CALLBACK_CLOSED:
+      GatewayOf(wsi)->DropPendingClaims(wsi);
       if (pss->ws != nullptr) {
         ++GatewayOf(wsi)->mutable_stats().ws_closed;
         delete pss->ws;
@@ -282,11 +304,13 @@ Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
     : config_(std::move(config)),
       policy_(policy != nullptr ? policy : &passthrough_),
       bus_(config_.bus),
+      conn_limiter_(config_.conn_rate_per_ip, config_.conn_burst_per_ip),
       epoch_(RandomHexId(8)) {
   InstallBuiltinRoutes();
 }
 
 Gateway::~Gateway() {
+  sweep_timer_.Cancel();
   heartbeat_timer_.Cancel();
   refresh_timer_.Cancel();
   shutdown_timer_.Cancel();
@@ -355,7 +379,7 @@ Status Gateway::Start() {
   if (any) vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   vinfo.protocols = protocols_;
   vinfo.retry_and_idle_policy = &retry_;
-  vinfo.timeout_secs = 10;
+  vinfo.timeout_secs = static_cast<unsigned int>(std::max(1, config_.handshake_timeout_s));
   vinfo.keepalive_timeout = 10;
   vinfo.server_string = config_.server_name.c_str();
   vhost_ = lws_create_vhost(context_, &vinfo);
@@ -387,6 +411,8 @@ Status Gateway::Start() {
     refresh_timer_.StartPeriodic(1000000);
   }
   shutdown_timer_.Init(context_, [this] { done_ = true; });
+  sweep_timer_.Init(context_, [this] { SweepSessions(); });
+  sweep_timer_.StartPeriodic(250000);
   return OkStatus();
 }
 
@@ -397,6 +423,7 @@ void Gateway::Run() {
   heartbeat_timer_.Cancel();
   refresh_timer_.Cancel();
   shutdown_timer_.Cancel();
+  sweep_timer_.Cancel();
   for (auto& [id, t] : timers_) t->Cancel();
   mailbox_.Close();
   lws_context_destroy(context_);
@@ -473,6 +500,143 @@ void Gateway::CancelTimer(uint64_t id) {
   Post([raw] { delete raw; });
 }
 
+void Gateway::SweepSessions() {
+  int64_t now_us = MonotonicMicros();
+  int64_t now_s = UnixMillis() / 1000;
+  // Sweep() may close (not destroy) sessions; the list is stable during the walk.
+  for (WsSession* s : sessions_) s->Sweep(now_us, now_s);
+}
+
+void Gateway::RegisterOp(std::string name, OpHandler handler) {
+  ops_[std::move(name)] = std::move(handler);
+}
+
+const Gateway::OpHandler* Gateway::FindOp(std::string_view name) const {
+  auto it = ops_.find(name);
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+void Gateway::AddSubscribeHook(SubscribeHook hook) {
+  subscribe_hooks_.push_back(std::move(hook));
+}
+
+namespace {
+class FdWatcher final : public RawHandler {
+ public:
+  explicit FdWatcher(std::function<void()> fn) : fn_(std::move(fn)) {}
+  int OnReadable(lws*) override {
+    fn_();
+    return 0;
+  }
+  void OnClosed(lws*) override { delete this; }
+
+ private:
+  std::function<void()> fn_;
+};
+}  // namespace
+
+Status Gateway::WatchFd(int fd, std::function<void()> on_readable) {
+  if (context_ == nullptr) return FailedPrecondition("WatchFd before Start");
+  // lws closes the descriptors it adopts: give it a duplicate so the caller keeps its own.
+  int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return ErrnoToStatus(errno, "dup");
+  auto* w = new FdWatcher(std::move(on_readable));
+  if (AdoptRawFd(vhost_, dup_fd, w) == nullptr) {
+    delete w;
+    return Internal("could not adopt the descriptor into the event loop");
+  }
+  return OkStatus();
+}
+
+Result<auth::Claims> Gateway::VerifyToken(std::string_view token) const {
+  return auth::VerifyToken(token, config_.verify, UnixMillis() / 1000);
+}
+
+std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool require_token) {
+  std::string peer = PeerAddress(wsi);
+  int retry_after = 1;
+  if (!conn_limiter_.Allow(peer, MonotonicMicros(), &retry_after)) {
+    ++stats_.rejected_rate;
+    EW_WARN("http", "rejected %s: more than %.0f new requests/s", peer.c_str(),
+            config_.conn_rate_per_ip);
+    HttpResponse r;
+    r.status = 429;
+    r.body = R"({"error":"rate_limited","message":"too many new connections from this address"})";
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+    return r;
+  }
+  std::string origin = RequestUri(wsi, WSI_TOKEN_ORIGIN);
+  std::string host = RequestUri(wsi, WSI_TOKEN_HOST);
+  if (!OriginAllowed(origin, host, config_.allowed_origins)) {
+    ++stats_.rejected_origin;
+    EW_WARN("http", "rejected %s: origin %s not allowed", peer.c_str(), origin.c_str());
+    return JsonError(403, "forbidden_origin", "this Origin is not in the gateway's allowlist");
+  }
+  if (websocket) {
+    if (stopping_) {
+      HttpResponse r = JsonError(503, "shutting_down", "the gateway is shutting down");
+      r.body = R"({"error":"overloaded","reason":"shutting_down"})";
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    if (sessions_.size() >= static_cast<size_t>(config_.max_ws_connections)) {
+      ++stats_.rejected_overload;
+      EW_WARN("ws", "rejected %s: max_connections (%d)", peer.c_str(), config_.max_ws_connections);
+      HttpResponse r;
+      r.status = 503;
+      r.body = R"({"error":"overloaded","reason":"max_connections"})";
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+  }
+  if (!config_.auth_enabled) return std::nullopt;
+  // A token in the Authorization header (preferred) or the ?token= query parameter (never
+  // logged). Absent on a WebSocket upgrade: the client authenticates with its first frame.
+  std::string token;
+  bool presented = false;
+  std::string authz = RequestUri(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (!authz.empty()) {
+    presented = true;
+    auto bearer = auth::BearerToken(authz);
+    token = bearer.ok() ? std::string(*bearer) : std::string();
+  } else {
+    char buf[auth::kMaxTokenBytes + 16];
+    const char* v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf));
+    if (v != nullptr) {
+      presented = true;
+      token.assign(v);
+    }
+  }
+  if (!presented) {
+    (void)require_token;  // the HTTP layer answers 401 token_missing for API paths
+    return std::nullopt;
+  }
+  auto claims = VerifyToken(token);
+  if (!claims.ok()) {
+    ++stats_.auth_failures;
+    auto reason = auth::ReasonOf(claims.status());
+    std::string name(reason ? auth::ReasonName(*reason) : "token_malformed");
+    EW_WARN("auth", "rejected %s before upgrade: %s", peer.c_str(), name.c_str());
+    HttpResponse r;
+    r.status = 401;
+    JsonWriter w;
+    w.BeginObject().Key("error").String("unauthorized").Key("reason").String(name);
+    w.Key("message").String("the token was refused: " + name).EndObject();
+    r.body = w.Take();
+    return r;
+  }
+  pending_claims_[wsi] = std::move(claims).value();
+  return std::nullopt;
+}
+
+std::optional<auth::Claims> Gateway::TakePendingClaims(lws* wsi) {
+  auto it = pending_claims_.find(wsi);
+  if (it == pending_claims_.end()) return std::nullopt;
+  auth::Claims c = std::move(it->second);
+  pending_claims_.erase(it);
+  return c;
+}
+
 Status Gateway::Submit(std::string_view topic, const cJSON* data, int64_t ts_ms) {
   EW_ASSIGN_OR_RETURN(PublishAction action, policy_->Evaluate(topic, data));
   std::string json = PrintJson(data);
@@ -520,10 +684,11 @@ void Gateway::InstallBuiltinRoutes() {
     r.body = w.Take();
     return r;
   });
-  router_.Add("/api/v1/topics", [this](const HttpRequest&) {
+  router_.Add("/api/v1/topics", [this](const HttpRequest& req) {
     JsonWriter w;
     w.BeginObject().Key("epoch").String(epoch_).Key("topics").BeginArray();
     for (const auto& t : bus_.topics()) {
+      if (!req.CanRead(t->name())) continue;
       w.BeginObject()
           .Key("topic")
           .String(t->name())
@@ -556,6 +721,9 @@ void Gateway::InstallBuiltinRoutes() {
         return JsonError(400, "bad_request", "'limit' must be a positive integer");
       }
       limit = std::min(limit, static_cast<size_t>(v));
+    }
+    if (!req.CanRead(*topic)) {
+      return JsonError(403, "forbidden", "the token's read scopes do not cover this topic");
     }
     TopicState* t = bus_.Find(*topic);
     if (t == nullptr) return JsonError(404, "not_found", "no such topic: " + std::string(*topic));

@@ -4,7 +4,9 @@
 #include <set>
 
 #include "edgewatch/base/clock.h"
+#include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
+#include "edgewatch/fw/auth/jwt.h"
 #include "edgewatch/fw/gateway.h"
 #include "edgewatch/fw/topic.h"
 
@@ -12,10 +14,44 @@ namespace edgewatch::fw {
 namespace {
 // Frames written per writeable callback before yielding to other connections.
 constexpr int kMaxFramesPerWrite = 32;
+
+std::string PeerOf(lws* wsi) {
+  char buf[64];
+  const char* p = lws_get_peer_simple(wsi, buf, sizeof(buf));
+  return p != nullptr ? std::string(p) : std::string("?");
+}
 }  // namespace
 
-WsSession::WsSession(Gateway& gw, lws* wsi) : gw_(gw), wsi_(wsi), id_(RandomHexId(8)) {
+std::string_view OpContext::sub() const {
+  const auth::Claims* c = peer_.claims();
+  return c != nullptr ? std::string_view(c->sub) : std::string_view("anonymous");
+}
+bool OpContext::CanRead(std::string_view pattern) const {
+  const auth::Claims* c = peer_.claims();
+  return c == nullptr || c->CanRead(pattern);
+}
+bool OpContext::CanWrite(std::string_view topic) const {
+  const auth::Claims* c = peer_.claims();
+  return c == nullptr || c->CanWrite(topic);
+}
+bool OpContext::IsAdmin() const {
+  const auth::Claims* c = peer_.claims();
+  return c == nullptr || c->IsAdmin();
+}
+void OpContext::Error(std::string_view code, std::string_view message) {
+  peer_.SendJson(ErrorMessage(id_, code, message));
+}
+
+WsSession::WsSession(Gateway& gw, lws* wsi, std::optional<auth::Claims> claims)
+    : gw_(gw),
+      wsi_(wsi),
+      id_(RandomHexId(8)),
+      rate_(gw.config().msg_rate, gw.config().msg_burst),
+      claims_(std::move(claims)) {
   gw_.AddSession(this);
+  authed_ = !gw_.config().auth_enabled || claims_.has_value();
+  auth_deadline_us_ =
+      MonotonicMicros() + static_cast<int64_t>(gw_.config().auth_timeout_s) * 1000000;
   SendJson(WelcomeMessage(gw_.config().server_name, id_, gw_.epoch(), gw_.config().heartbeat_s));
 }
 
@@ -31,10 +67,6 @@ void WsSession::RequestWrite() {
 void WsSession::Send(FrameRef frame) {
   queue_.Push(std::move(frame));
   RequestWrite();
-}
-
-void WsSession::SendJson(std::string_view json) {
-  Send(MakeControlFrame(json));
 }
 
 void WsSession::SendError(std::optional<int64_t> id, std::string_view code,
@@ -102,6 +134,12 @@ void WsSession::OnReceive(const void* in, size_t len) {
   std::string message;
   message.swap(rx_);
   ++gw_.mutable_stats().messages_in;
+  if (!rate_.Take(MonotonicMicros())) {
+    EW_WARN("ws", "session %s exceeded %.0f msg/s: closing 4429", id_.c_str(),
+            gw_.config().msg_rate);
+    Close(kCloseRateLimited, "rate_limited", true);
+    return;
+  }
   HandleMessage(message);
 }
 
@@ -114,6 +152,12 @@ void WsSession::HandleMessage(std::string_view text) {
     return;
   }
   ClientOp& op = std::get<ClientOp>(parsed);
+  if (!authed_ && op.kind != OpKind::kAuth && op.kind != OpKind::kPing) {
+    SendError(op.id, "auth_required",
+              "send {\"op\":\"auth\",\"token\":...} first; only auth and ping are accepted "
+              "before it");
+    return;
+  }
   switch (op.kind) {
     case OpKind::kSubscribe:
       HandleSubscribe(op);
@@ -125,16 +169,109 @@ void WsSession::HandleMessage(std::string_view text) {
       SendJson(PongMessage(op.id));
       break;
     case OpKind::kAuth:
-      SendError(op.id, "auth_disabled", "authentication is not enabled on this gateway");
+      HandleAuth(op);
       break;
     case OpKind::kOther:
-      SendError(op.id, "unknown_op", "unknown op \"" + op.op + "\"");
+      if (const Gateway::OpHandler* h = gw_.FindOp(op.op)) {
+        OpContext ctx(*this, op.id);
+        (*h)(op, ctx);
+      } else {
+        SendError(op.id, "unknown_op", "unknown op \"" + op.op + "\"");
+      }
       break;
   }
 }
 
+void WsSession::HandleAuth(ClientOp& op) {
+  if (!gw_.config().auth_enabled) {
+    SendError(op.id, "auth_disabled", "authentication is disabled on this gateway (--no-auth)");
+    return;
+  }
+  const cJSON* token_item = cJSON_GetObjectItemCaseSensitive(op.root.get(), "token");
+  Result<auth::Claims> verified =
+      token_item == nullptr || cJSON_IsNull(token_item)
+          ? Result<auth::Claims>(auth::AuthFailure(auth::AuthError::kTokenMissing))
+          : gw_.VerifyToken(op.token);
+  if (!verified.ok()) {
+    auto reason = auth::ReasonOf(verified.status());
+    std::string name(reason ? auth::ReasonName(*reason) : "token_malformed");
+    ++gw_.mutable_stats().auth_failures;
+    EW_WARN("auth", "session %s from %s: %s", id_.c_str(), PeerOf(wsi_).c_str(), name.c_str());
+    if (!authed_) {
+      Close(kCloseAuthFailed, name, true);
+    } else {
+      // A failed refresh leaves the current token in force (and its expiry).
+      SendError(op.id, name, "token refresh refused: " + name);
+    }
+    return;
+  }
+  if (claims_ && verified->sub != claims_->sub) {
+    SendError(op.id, "forbidden", "a refreshed token must keep the same sub");
+    return;
+  }
+  bool refresh = claims_.has_value();
+  claims_ = std::move(verified).value();
+  authed_ = true;
+  expired_notice_us_ = 0;
+  JsonWriter w;
+  w.BeginObject().Key("type").String("authenticated").Key("id");
+  if (op.id) {
+    w.Int(*op.id);
+  } else {
+    w.Null();
+  }
+  w.Key("sub").String(claims_->sub);
+  w.Key("scope").String(auth::FormatScopes(claims_->scopes));
+  w.Key("exp");
+  if (claims_->exp) {
+    w.Int(*claims_->exp);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  SendJson(w.str());
+  if (refresh) DropForbiddenSubscriptions();
+}
+
+void WsSession::DropForbiddenSubscriptions() {
+  const std::vector<std::string>* mine = gw_.bus().PatternsOf(this);
+  if (mine == nullptr) return;
+  std::vector<std::string> patterns = *mine;
+  for (const std::string& p : patterns) {
+    if (claims_->CanRead(p)) continue;
+    gw_.bus().Unsubscribe(this, p).IgnoreError();
+    SendError(std::nullopt, "forbidden",
+              "subscription " + p + " is outside the refreshed token's scopes");
+  }
+}
+
+void WsSession::Sweep(int64_t now_us, int64_t now_s) {
+  if (close_pending_ || !gw_.config().auth_enabled) return;
+  if (!authed_) {
+    if (now_us >= auth_deadline_us_) {
+      ++gw_.mutable_stats().auth_failures;
+      EW_WARN("auth", "session %s from %s: no auth frame within %d s", id_.c_str(),
+              PeerOf(wsi_).c_str(), gw_.config().auth_timeout_s);
+      Close(kCloseAuthFailed, "auth_timeout", true);
+    }
+    return;
+  }
+  if (!claims_ || !claims_->exp) return;
+  if (*claims_->exp + gw_.config().verify.leeway_s >= now_s) return;
+  if (expired_notice_us_ == 0) {
+    expired_notice_us_ = now_us;
+    SendError(std::nullopt, "token_expired",
+              "the token has expired; send a new one with {\"op\":\"auth\"} within " +
+                  std::to_string(gw_.config().expiry_grace_s) + " s");
+  } else if (now_us - expired_notice_us_ >=
+             static_cast<int64_t>(gw_.config().expiry_grace_s) * 1000000) {
+    EW_INFO("auth", "session %s: token expired without refresh, closing 4401", id_.c_str());
+    Close(kCloseAuthFailed, "token_expired", true);
+  }
+}
+
 void WsSession::HandleSubscribe(ClientOp& op) {
-  // Validate every pattern first: a subscribe op is applied entirely or not at all.
+  // Validate every pattern first: a malformed op is refused entirely.
   for (const std::string& pattern : op.topics) {
     Status s = ValidatePattern(pattern);
     if (!s.ok()) {
@@ -145,6 +282,10 @@ void WsSession::HandleSubscribe(ClientOp& op) {
   std::vector<TopicState*> newly;
   std::vector<std::string> added;
   for (const std::string& pattern : op.topics) {
+    if (claims_ && gw_.config().auth_enabled && !claims_->CanRead(pattern)) {
+      SendError(op.id, "forbidden", "the token's read scopes do not cover " + pattern);
+      continue;
+    }
     auto r = gw_.bus().Subscribe(this, pattern);
     if (!r.ok()) {
       SendError(op.id, "too_many_subscriptions", r.status().message());
@@ -165,6 +306,10 @@ void WsSession::HandleSubscribe(ClientOp& op) {
             [](const FrameRef& a, const FrameRef& b) { return a->gseq < b->gseq; });
   for (auto& f : snapshot) queue_.Push(std::move(f));
   RequestWrite();
+  if (!gw_.subscribe_hooks().empty()) {
+    OpContext ctx(*this, op.id);
+    for (const auto& hook : gw_.subscribe_hooks()) hook(added, ctx);
+  }
 }
 
 void WsSession::HandleUnsubscribe(ClientOp& op) {

@@ -25,7 +25,8 @@ struct DaemonOptions {
   std::string state_dir;
   bool demo = false;
   bool no_auth = false;
-  int ready_fd = -1;  // write {"port":..,"ingest":..,"pid":..,"epoch":..} here when ready
+  std::string jwt_secret_file;  // default: <state_dir>/jwt.secret
+  int ready_fd = -1;            // write {"port":..,"ingest":..,"pid":..,"epoch":..} here when ready
   int resources_period_ms = 2000;
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kText;

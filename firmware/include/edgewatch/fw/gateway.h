@@ -16,14 +16,19 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "edgewatch/base/status.h"
+#include "edgewatch/fw/auth/jwt.h"
 #include "edgewatch/fw/bus.h"
 #include "edgewatch/fw/http.h"
+#include "edgewatch/fw/limits.h"
 #include "edgewatch/fw/loop.h"
+#include "edgewatch/fw/op_context.h"
+#include "edgewatch/fw/protocol.h"
 #include "edgewatch/fw/publish_policy.h"
 
 #include <libwebsockets.h>
@@ -51,6 +56,21 @@ struct GatewayConfig {
   int shutdown_grace_ms = 1500;  // time given to clients to receive their 1001 close
   bool handle_signals = true;    // SIGINT/SIGTERM stop, SIGHUP calls on_sighup
   BusLimits bus;
+
+  // Authentication (docs/protocol.md, "Authentication"). When `auth_enabled` is false every
+  // client may read and write everything (--no-auth).
+  bool auth_enabled = true;
+  auth::VerifyOptions verify;  // secret, audience, leeway, allow_no_exp
+  int auth_timeout_s = 10;     // first-frame auth must arrive within this
+  int expiry_grace_s = 30;     // after token_expired, close 4401 unless refreshed
+
+  // Hostile input.
+  std::vector<std::string> allowed_origins;  // besides the host itself; "*" = any
+  double msg_rate = 20;                      // inbound messages per second per session...
+  double msg_burst = 40;                     // ...with this burst; beyond: close 4429
+  double conn_rate_per_ip = 10;   // new WebSocket/HTTP requests per second per address...
+  double conn_burst_per_ip = 20;  // ...with this burst; beyond: HTTP 429 + Retry-After
+  int handshake_timeout_s = 10;   // an HTTP request/handshake not complete by then is dropped
 };
 
 struct GatewayStats {
@@ -67,6 +87,11 @@ struct GatewayStats {
   uint64_t events_refreshed = 0;
   uint64_t lagged = 0;
   uint64_t heartbeats = 0;
+  uint64_t auth_failures = 0;
+  uint64_t rejected_origin = 0;
+  uint64_t rejected_rate = 0;
+  uint64_t rejected_overload = 0;
+  uint64_t rate_limit_closes = 0;
 };
 
 class WsSession;
@@ -99,6 +124,26 @@ class Gateway {
   uint64_t Every(int64_t period_us, std::function<void()> fn);
   void CancelTimer(uint64_t id);
 
+  // Application client ops ({"op":"<name>",...}) on every transport. Loop thread; a later
+  // registration for the same name wins. Built-in ops (subscribe, unsubscribe, ping, auth)
+  // cannot be overridden.
+  using OpHandler = std::function<void(const ClientOp&, OpContext&)>;
+  void RegisterOp(std::string name, OpHandler handler);
+  const OpHandler* FindOp(std::string_view name) const;
+  // Called after a client's subscribe succeeded, with the patterns it added (for catch-up
+  // messages such as unread notifications).
+  using SubscribeHook = std::function<void(const std::vector<std::string>&, OpContext&)>;
+  void AddSubscribeHook(SubscribeHook hook);
+  const std::vector<SubscribeHook>& subscribe_hooks() const { return subscribe_hooks_; }
+
+  // Watches `fd` for readability on the loop thread (GPIO edge events, MQTT sockets, ...).
+  // The gateway watches a dup() of `fd`; the caller keeps ownership of `fd`. `on_readable` runs
+  // on the loop thread each time it is readable and must drain what it can without blocking.
+  Status WatchFd(int fd, std::function<void()> on_readable);
+
+  // Verifies `token` against the gateway's auth settings (loop thread).
+  Result<auth::Claims> VerifyToken(std::string_view token) const;
+
   // Called on the loop thread when SIGHUP arrives (when handle_signals).
   void set_on_sighup(std::function<void()> fn) { on_sighup_ = std::move(fn); }
 
@@ -122,18 +167,26 @@ class Gateway {
   lws_vhost* vhost() { return vhost_; }
   void OnLoopWake();
   void OnSignal(int signo);
+  // Checks a WebSocket upgrade or HTTP request before it is served: origin, per-address rate,
+  // admission, and a header/query token. Returns a response to send instead, or nullopt.
+  // On success stores the verified claims (if a token was presented) for TakePendingClaims().
+  std::optional<HttpResponse> Admit(lws* wsi, bool websocket, bool require_token);
+  std::optional<auth::Claims> TakePendingClaims(lws* wsi);
+  void DropPendingClaims(lws* wsi) { pending_claims_.erase(wsi); }
 
  private:
   void InstallBuiltinRoutes();
   void SendHeartbeats();
   void RefreshUnchanged();
   void BeginShutdown();
+  void SweepSessions();
 
   GatewayConfig config_;
   PassThroughPolicy passthrough_;
   PublishPolicy* policy_;
   Bus bus_;
   HttpRouter router_;
+  PerPeerLimiter conn_limiter_;
   Mailbox mailbox_;
   GatewayStats stats_;
   std::string epoch_;
@@ -146,11 +199,15 @@ class Gateway {
   lws_protocols protocols_[3] = {};
   lws_retry_bo_t retry_ = {};
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  std::map<std::string, OpHandler, std::less<>> ops_;
+  std::vector<SubscribeHook> subscribe_hooks_;
+  Timer sweep_timer_;
   uint64_t next_timer_id_ = 0;
   Timer heartbeat_timer_;
   Timer refresh_timer_;
   Timer shutdown_timer_;
   int signal_fd_ = -1;
+  std::map<lws*, auth::Claims> pending_claims_;
   std::function<void()> on_sighup_;
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;

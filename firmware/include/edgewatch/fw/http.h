@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "edgewatch/fw/auth/claims.h"
+
 struct lws;
 
 namespace edgewatch::fw {
@@ -21,6 +23,12 @@ struct HttpRequest {
   std::map<std::string, std::string, std::less<>> query;  // URL-decoded name -> value
   std::string peer;                                       // client address, for logs
   lws* wsi = nullptr;  // for header lookups by later layers; valid during the handler only
+  // The verified token of the request, or null (auth disabled, or a path that needs none).
+  const auth::Claims* claims = nullptr;
+  // Authorisation helpers: everything is allowed when `claims` is null.
+  bool CanRead(std::string_view pattern) const {
+    return claims == nullptr || claims->CanRead(pattern);
+  }
 
   // The query parameter `name`, or nullopt.
   std::optional<std::string_view> Param(std::string_view name) const;

@@ -225,6 +225,27 @@ TEST_F(CliDaemonTest, TopicsPrintsTheTable) {
   EXPECT_TRUE(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j.get(), "topics")));
 }
 
+TEST_F(CliDaemonTest, TailReassemblesLargeEvents) {
+  // ~50 KB: lws hands it to the client in several RECEIVE callbacks.
+  std::string blob;
+  for (int i = 0; blob.size() < 50000; ++i) blob += "chunk-" + std::to_string(i) + "|";
+  ASSERT_TRUE(Publish({"cli/big", "{\"blob\":\"" + blob + "\"}"}).exit.success());
+  auto tail = RunCli({"tail", "--url", daemon_.ws_url(), "--count", "1", "cli/big"});
+  ASSERT_TRUE(tail.exit.success()) << tail.err;
+  JsonPtr ev = ParseLine(tail.out.substr(0, tail.out.find('\n')));
+  EXPECT_EQ(GetString(cJSON_GetObjectItemCaseSensitive(ev.get(), "data"), "blob"), blob);
+}
+
+TEST_F(CliDaemonTest, TailTimeoutWithoutEnoughEventsFails) {
+  // The timeout is the behaviour under test: nothing matches, so it must fire.
+  auto r = RunCli(
+      {"tail", "--url", daemon_.ws_url(), "--timeout-s", "1", "--count", "2", "cli/never/#"});
+  EXPECT_EQ(r.exit.code, 1) << r.exit.ToString();
+  EXPECT_NE(r.err.find("timed out: received 0 of 2 events"), std::string::npos) << r.err;
+  r = RunCli({"tail", "--url", daemon_.ws_url(), "--timeout-s", "1", "cli/never/#"});
+  EXPECT_TRUE(r.exit.success()) << r.exit.ToString() << "\n" << r.err;
+}
+
 TEST_F(CliDaemonTest, TailReportsTheServersCloseCode) {
   ASSERT_TRUE(Publish({"cli/bye", "{}"}).exit.success());
   Subprocess tail;

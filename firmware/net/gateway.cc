@@ -494,13 +494,14 @@ void Gateway::CancelTimer(uint64_t id) {
   auto it = timers_.find(id);
   if (it == timers_.end()) return;
   it->second->Cancel();
-  // The timer may be cancelling itself from its own callback: destroy it after the callback.
-  Timer* raw = it->second.release();
+  // The timer may be cancelling itself from its own callback: destroy it later (next sweep, or
+  // with the gateway).
+  retired_timers_.push_back(std::move(it->second));
   timers_.erase(it);
-  Post([raw] { delete raw; });
 }
 
 void Gateway::SweepSessions() {
+  retired_timers_.clear();
   int64_t now_us = MonotonicMicros();
   int64_t now_s = UnixMillis() / 1000;
   // Sweep() may close (not destroy) sessions; the list is stable during the walk.

@@ -199,6 +199,7 @@ class Gateway {
   lws_protocols protocols_[3] = {};
   lws_retry_bo_t retry_ = {};
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  std::vector<std::unique_ptr<Timer>> retired_timers_;
   std::map<std::string, OpHandler, std::less<>> ops_;
   std::vector<SubscribeHook> subscribe_hooks_;
   Timer sweep_timer_;

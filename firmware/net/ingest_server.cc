@@ -34,26 +34,24 @@ class IngestConnection final : public RawHandler {
 
   int OnReadable(lws* wsi) override {
     Gateway& gw = server_.gateway();
-    // Bounded work per wake-up so one busy producer cannot starve the loop.
-    for (int i = 0; i < 8; ++i) {
-      ssize_t n = ::read(fd_, server_.read_buffer(), IngestServer::kReadBufferSize);
-      if (n > 0) {
-        splitter_.Feed(
-            std::string_view(server_.read_buffer(), static_cast<size_t>(n)),
-            [&](std::string_view line, uint64_t no) { HandleLine(gw, line, no); },
-            [&](uint64_t no) {
-              Reject("line_too_long",
-                     "line longer than " + std::to_string(gw.config().max_ingest_line) + " bytes",
-                     no);
-            });
-        continue;
-      }
-      if (n == 0) {
-        eof_ = true;
-        break;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    // One read per wake-up: bounded work, so a busy producer cannot starve the loop or fill the
+    // clients' queues faster than their writeable callbacks drain them.
+    ssize_t n;
+    do {
+      n = ::read(fd_, server_.read_buffer(), IngestServer::kReadBufferSize);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      splitter_.Feed(
+          std::string_view(server_.read_buffer(), static_cast<size_t>(n)),
+          [&](std::string_view line, uint64_t no) { HandleLine(gw, line, no); },
+          [&](uint64_t no) {
+            Reject("line_too_long",
+                   "line longer than " + std::to_string(gw.config().max_ingest_line) + " bytes",
+                   no);
+          });
+    } else if (n == 0) {
+      eof_ = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return -1;
     }
     if (!out_.empty()) lws_callback_on_writable(wsi);

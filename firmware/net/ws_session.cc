@@ -13,7 +13,7 @@
 namespace edgewatch::fw {
 namespace {
 // Frames written per writeable callback before yielding to other connections.
-constexpr int kMaxFramesPerWrite = 32;
+constexpr int kMaxFramesPerWrite = 256;
 
 std::string PeerOf(lws* wsi) {
   char buf[64];

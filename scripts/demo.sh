@@ -15,22 +15,31 @@ while [ $# -gt 0 ]; do
 done
 
 bin=build/release/app
+cli=build/release/app/cli/edgewatch
 state=build/demo-state
 ingest=build/demo-state/ingest.sock
+secret=$state/jwt.secret
 mkdir -p "$state"
+chmod 700 "$state"
+
+# Auth stays on: mint a demo token with the gateway's secret (created here on the first run).
+token=$("$cli" token --secret-file "$secret" --sub demo --ttl 7d \
+  --scope "read:# write:pipeline/# write:alerts write:notifications/#")
 
 cat <<EOT
 
   edgewatch demo — simulated board, two synthetic cameras and a training run
 
-  Open:   http://$host:$port/healthz   (topics: http://$host:$port/api/v1/topics)
-  Watch:  $bin/edgewatch tail --url ws://$host:$port/ws 'pipeline/#'
-  Publish your own:  $bin/edgewatch publish --ingest $ingest pipeline/cam3/error \\
-            '{"pipeline_id":"cam3","error_message":"lens covered","severity":"high"}'
+  Open:    http://$host:$port/#token=$token
+  Health:  http://$host:$port/healthz
+  Watch:   $cli tail --url ws://$host:$port/ws --token $token 'pipeline/#'
+  Publish: $cli publish --ingest $ingest pipeline/cam3/error \\
+             '{"pipeline_id":"cam3","error_message":"lens covered","severity":"high"}'
+  Tokens:  $cli token --secret-file $secret --sub phone1 --scope 'read:pipeline/#'
 
   Ctrl-C stops it.
 
 EOT
 export EDGEWATCH_BOARDS_DIR="$PWD/boards"
 exec "$bin/edgewatchd" --board boards/generic-x86_64.json --demo \
-  --listen "$host:$port" --state-dir "$state" --ingest "$ingest" --no-auth
+  --listen "$host:$port" --state-dir "$state" --ingest "$ingest" --jwt-secret-file "$secret"

@@ -13,7 +13,8 @@
 #define EDGEWATCH_CLI_COMMANDS(X)                                                          \
   X("tail", RunTail, "print events on topics matching PATTERNs as JSON lines (WebSocket)") \
   X("publish", RunPublish, "publish events through the gateway's ingest socket")           \
-  X("topics", RunTopics, "list known topics with their last seq and event time (HTTP)")
+  X("topics", RunTopics, "list known topics with their last seq and event time (HTTP)")    \
+  X("token", RunToken, "mint an access token signed with the gateway's secret")
 
 namespace edgewatch::cli {
 

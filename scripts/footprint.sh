@@ -23,10 +23,13 @@ for d in "${dirs[@]}"; do
     fi
     found=1
     machine=$(readelf -h "$bin" | sed -n 's/^ *Machine: *//p')
-    strip=strip
-    case "$machine" in *AArch64*) strip=aarch64-linux-gnu-strip ;; esac
+    strip="strip" arch=$machine
+    case "$machine" in
+      *AArch64*) strip=aarch64-linux-gnu-strip arch=aarch64 ;;
+      *X86-64*) arch=x86_64 ;;
+    esac
     "$strip" -o "$tmp/$name" "$bin"
-    printf '%-40s %-8s %8d bytes, stripped %8d bytes\n' "$bin" "${machine%% *}" \
+    printf '%-40s %-8s %8d bytes, stripped %8d bytes\n' "$bin" "$arch" \
       "$(stat -c %s "$bin")" "$(stat -c %s "$tmp/$name")"
     printf '  NEEDED: %s\n' "$(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | paste -sd' ')"
     vers=$(readelf -V "$bin" | grep -oE '(GLIBC|GLIBCXX|CXXABI)_[0-9.]+' | sort -u |

@@ -160,6 +160,11 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   auto policy = ParsePolicyConfig(root);
   if (!policy.ok()) return InvalidArgument(path + ": " + policy.status().message());
   o->policy = std::move(policy).value();
+  if (const cJSON* rules = cJSON_GetObjectItemCaseSensitive(root, "rules")) {
+    auto parsed_rules = alerts::ParseRules(rules, &o->board);  // roles checked against the board
+    if (!parsed_rules.ok()) return InvalidArgument(path + ": " + parsed_rules.status().message());
+    o->rules = std::move(parsed_rules).value();
+  }
   return OkStatus();
 }
 
@@ -183,7 +188,8 @@ Board and configuration
                            max_producers, history, session_queue_kb, suppression,
                            jwt_secret_file, audience, leeway_s, allow_no_exp, allowed_origins,
                            auth_timeout_s, expiry_grace_s, handshake_timeout_s, msg_rate,
-                           msg_burst, conn_rate_per_ip, conn_burst_per_ip)
+                           msg_burst, conn_rate_per_ip, conn_burst_per_ip, rules: alert rules,
+                           see docs/hardware.md)
   --state-dir DIR          where state is kept (default /var/lib/edgewatch when writable, else
                            ~/.local/state/edgewatch)
   --demo                   run the built-in demo pipeline (two cameras and a training run),

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "edgewatch/app/alerts/alert_service.h"
 #include "edgewatch/app/daemon_options.h"
 #include "edgewatch/app/demo_producer.h"
 #include "edgewatch/app/system_publisher.h"
@@ -18,6 +19,7 @@
 #include "edgewatch/fw/auth/secret.h"
 #include "edgewatch/fw/gateway.h"
 #include "edgewatch/hal/linux_sysinfo.h"
+#include "edgewatch/hal/open_chip.h"
 
 #ifndef EDGEWATCH_BOARDS_DIR
 #define EDGEWATCH_BOARDS_DIR "/usr/share/edgewatch/boards"
@@ -102,6 +104,20 @@ int Main(int argc, char** argv) {
   hal::LinuxSysInfo sysinfo(opts.proc_root);
   SystemPublisher system(gw, sysinfo, opts.board.thermal ? opts.board.thermal->zone : "");
   system.Start(opts.resources_period_ms);
+
+  // GPIO by role from the board file, and the alert rules that drive it (docs/hardware.md).
+  auto chip = hal::OpenChip(opts.board);
+  if (!chip.ok()) {
+    EW_ERROR("main", "GPIO (board %s): %s", opts.board.name.c_str(),
+             chip.status().ToString().c_str());
+    return 1;
+  }
+  auto alerting =
+      alerts::AlertService::Start(gw, chip->get(), std::move(opts.rules), opts.state_dir);
+  if (!alerting.ok()) {
+    EW_ERROR("main", "alerts: %s", alerting.status().ToString().c_str());
+    return 1;
+  }
 
   DemoProducer demo;
   if (opts.demo) {

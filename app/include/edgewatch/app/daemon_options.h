@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "edgewatch/app/alerts/rule.h"
 #include "edgewatch/app/policy_config.h"
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/log.h"
@@ -32,6 +33,7 @@ struct DaemonOptions {
   log::Format log_format = log::Format::kText;
   std::string proc_root;  // prefix for /proc and /sys (tests); empty = the real ones
   PolicyConfig policy;
+  std::vector<alerts::Rule> rules;  // config "rules" (docs/hardware.md)
   bool help = false;
 };
 

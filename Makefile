@@ -3,6 +3,7 @@
 #   make demo     install what is missing, build Release, run the gateway with the demo pipeline
 #   make test     install what is missing, build Debug + ASan/UBSan, run every ctest test
 #   make cross    build for aarch64 against a private arm64 sysroot, run unit tests under qemu-user
+#   make test-emulated  boot the aarch64 edgewatchd in qemu-system-aarch64 with gpio-sim (docs/hardware.md)
 #   make format   clang-format every C++ source in place
 #
 # Variables: PORT (demo, default 8080), HOST (demo, default 127.0.0.1), JOBS (build parallelism),
@@ -14,7 +15,8 @@ JOBS ?= $(shell nproc)
 CTEST_JOBS ?= $(JOBS)
 SYSROOT ?= $(or $(EDGEWATCH_SYSROOT),build/sysroot-arm64)
 
-.PHONY: all deps deps-test deps-cross build release demo test cross sysroot format clean
+.PHONY: all deps deps-test deps-cross deps-emulated build release demo test cross sysroot \
+	test-emulated format clean
 
 all: build
 
@@ -53,6 +55,16 @@ cross: deps-cross sysroot
 	cmake --preset aarch64 >/dev/null
 	cmake --build --preset aarch64 -j $(JOBS)
 	ctest --preset aarch64 -j $(CTEST_JOBS)
+
+# Emulated board: Debian's arm64 kernel + gpio-sim in qemu-system-aarch64, the cross-built daemon.
+deps-emulated:
+	@scripts/deps.sh build cross emulated
+
+test-emulated: export EDGEWATCH_SYSROOT := $(abspath $(SYSROOT))
+test-emulated: deps-emulated sysroot
+	cmake --preset aarch64 >/dev/null
+	cmake --build --preset aarch64 -j $(JOBS) --target edgewatchd edgewatch
+	scripts/test-emulated.sh build/aarch64
 
 format:
 	find firmware hal app tests bench -name '*.cc' -o -name '*.h' | xargs clang-format -i

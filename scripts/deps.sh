@@ -4,6 +4,9 @@
 #   scripts/deps.sh build    compilers, CMake, libraries (make demo)
 #   scripts/deps.sh test     build + what the test suites drive (make test)
 #   scripts/deps.sh cross    the aarch64 cross compiler and qemu-user (make cross)
+#   scripts/deps.sh emulated qemu-system-aarch64 and the tools to build gpio-sim modules and an
+#                            initramfs (make test-emulated; the arm64 kernel, headers and busybox are
+#                            downloaded, not installed, by scripts/make-emulated-assets.sh)
 #
 # Exits 0 when everything is present (or was installed), 1 when the user must act.
 set -euo pipefail
@@ -12,6 +15,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmb
   libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev)
 test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat)
 cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
+emulated_pkgs=(qemu-system-arm cpio xz-utils make libelf1 libssl3)
 
 want=()
 for group in "$@"; do
@@ -19,7 +23,8 @@ for group in "$@"; do
     build) want+=("${build_pkgs[@]}") ;;
     test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     cross) want+=("${cross_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$group' (build|test|cross)" >&2; exit 2 ;;
+    emulated) want+=("${emulated_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$group' (build|test|cross|emulated)" >&2; exit 2 ;;
   esac
 done
 

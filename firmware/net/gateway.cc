@@ -17,6 +17,7 @@
 #include "edgewatch/base/log.h"
 #include "edgewatch/fw/auth/jwt.h"
 #include "ingest_server.h"
+#include "long_poll.h"
 #include "raw_handler.h"
 #include "ws_session.h"
 
@@ -31,7 +32,16 @@ struct HttpExchange {
 struct ConnPss {
   WsSession* ws;
   HttpExchange* http;
+  LongPoll* poll;  // a parked GET /api/v1/poll
 };
+
+void DropPoll(lws* wsi, ConnPss* pss) {
+  if (pss == nullptr || pss->poll == nullptr) return;
+  Gateway* gw = static_cast<Gateway*>(lws_context_user(lws_get_context(wsi)));
+  gw->RemovePoll(pss->poll);
+  delete pss->poll;
+  pss->poll = nullptr;
+}
 
 Gateway* GatewayOf(lws* wsi) {
   return static_cast<Gateway*>(lws_context_user(lws_get_context(wsi)));
@@ -168,6 +178,21 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
     resp = JsonError(401, "unauthorized", "token_missing");
     resp.body =
         R"({"error":"unauthorized","reason":"token_missing","message":"send Authorization: Bearer <token>"})";
+  } else if (req.path == "/api/v1/poll") {
+    if (gw->connection_count() >= static_cast<size_t>(gw->config().max_ws_connections)) {
+      resp.status = 503;
+      resp.body = R"({"error":"overloaded","reason":"max_connections"})";
+      resp.headers.emplace_back("Retry-After", "5");
+    } else {
+      std::unique_ptr<LongPoll> parked;
+      auto immediate = LongPoll::Start(*gw, wsi, req, &parked);
+      if (!immediate) {
+        pss->poll = parked.release();
+        gw->AddPoll(pss->poll);
+        return 0;
+      }
+      resp = std::move(*immediate);
+    }
   } else if (const HttpHandler* h = gw->http().Find(req.path)) {
     resp = (*h)(req);
   } else if (req.path == "/ws") {
@@ -189,10 +214,17 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     case LWS_CALLBACK_HTTP:
       return HandleHttp(wsi, pss, static_cast<const char*>(in));
     case LWS_CALLBACK_HTTP_WRITEABLE:
+      if (pss->poll != nullptr) {
+        if (!pss->poll->ready()) return 0;
+        HttpResponse resp = pss->poll->Respond();
+        DropPoll(wsi, pss);
+        return StartResponse(wsi, pss, std::move(resp));
+      }
       return WriteHttpBody(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
       GatewayOf(wsi)->DropPendingClaims(wsi);
+      DropPoll(wsi, pss);
       if (pss != nullptr && pss->http != nullptr) {
         delete pss->http;
         pss->http = nullptr;
@@ -358,8 +390,14 @@ Status Gateway::Start() {
   retry_.secs_since_valid_ping = static_cast<uint16_t>(std::max(1, config_.ping_s));
   retry_.secs_since_valid_hangup = static_cast<uint16_t>(std::max(2, config_.idle_timeout_s));
 
+  const bool tls = !config_.tls_cert_path.empty() || !config_.tls_key_path.empty();
+  if (tls && (config_.tls_cert_path.empty() || config_.tls_key_path.empty())) {
+    return InvalidArgument("TLS needs both a certificate and a private key file");
+  }
+
   lws_context_creation_info info{};
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  if (tls) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.user = this;
   info.gid = -1;
   info.uid = -1;
@@ -379,13 +417,27 @@ Status Gateway::Start() {
   if (any) vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   vinfo.protocols = protocols_;
   vinfo.retry_and_idle_policy = &retry_;
-  vinfo.timeout_secs = static_cast<unsigned int>(std::max(1, config_.handshake_timeout_s));
-  vinfo.keepalive_timeout = 10;
+  // Slowloris: lws 4.1 bounds a request whose headers are incomplete by timeout_secs_ah_idle
+  // (not by timeout_secs, which it ignores on a vhost) and an idle keep-alive connection by
+  // keepalive_timeout; neither is extended by trickled bytes.
+  const int handshake_s = std::max(1, config_.handshake_timeout_s);
+  vinfo.timeout_secs_ah_idle = static_cast<unsigned int>(handshake_s);
+  vinfo.keepalive_timeout = std::min(10, handshake_s);
   vinfo.server_string = config_.server_name.c_str();
+  if (tls) {  // the same listener then speaks only TLS: HTTPS and WSS
+    // lws reads this option from the vhost's info too: without it the vhost stays plaintext.
+    vinfo.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    vinfo.ssl_cert_filepath = config_.tls_cert_path.c_str();
+    vinfo.ssl_private_key_filepath = config_.tls_key_path.c_str();
+  }
   vhost_ = lws_create_vhost(context_, &vinfo);
   if (vhost_ == nullptr) {
     return Unavailable("cannot listen on " + config_.listen_host + ":" +
-                       std::to_string(config_.listen_port) + " (address in use or not local?)");
+                       std::to_string(config_.listen_port) +
+                       (tls ? " (address in use or not local, or TLS certificate " +
+                                  config_.tls_cert_path + " / key " + config_.tls_key_path +
+                                  " unreadable or not a pair?)"
+                            : " (address in use or not local?)"));
   }
   port_ = lws_get_vhost_listen_port(vhost_);
 
@@ -401,7 +453,7 @@ Status Gateway::Start() {
 
   if (!config_.ingest_path.empty()) {
     ingest_ = std::make_unique<IngestServer>(*this);
-    EW_TRY(ingest_->Listen(config_.ingest_path, config_.ingest_mode));
+    EW_TRY(ingest_->Listen(config_.ingest_path, config_.ingest_mode, config_.ingest_group));
   }
 
   heartbeat_timer_.Init(context_, [this] { SendHeartbeats(); });
@@ -500,8 +552,15 @@ void Gateway::CancelTimer(uint64_t id) {
   timers_.erase(it);
 }
 
+void Gateway::AddPoll(LongPoll* p) { polls_.insert(p); }
+void Gateway::RemovePoll(LongPoll* p) { polls_.erase(p); }
+
 void Gateway::SweepSessions() {
   retired_timers_.clear();
+  int64_t now = MonotonicMicros();
+  for (LongPoll* p : polls_) {
+    if (now >= p->deadline_us()) p->Expire();
+  }
   int64_t now_us = MonotonicMicros();
   int64_t now_s = UnixMillis() / 1000;
   // Sweep() may close (not destroy) sessions; the list is stable during the walk.
@@ -580,7 +639,7 @@ std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool requir
       r.headers.emplace_back("Retry-After", "5");
       return r;
     }
-    if (sessions_.size() >= static_cast<size_t>(config_.max_ws_connections)) {
+    if (connection_count() >= static_cast<size_t>(config_.max_ws_connections)) {
       ++stats_.rejected_overload;
       EW_WARN("ws", "rejected %s: max_connections (%d)", peer.c_str(), config_.max_ws_connections);
       HttpResponse r;
@@ -678,6 +737,8 @@ void Gateway::InstallBuiltinRoutes() {
         .Int(uptime_s())
         .Key("connections")
         .Uint(sessions_.size())
+        .Key("polls")
+        .Uint(polls_.size())
         .Key("epoch")
         .String(epoch_)
         .EndObject();

@@ -8,12 +8,22 @@
 #include "edgewatch/base/log.h"
 #include "edgewatch/fw/auth/jwt.h"
 #include "edgewatch/fw/gateway.h"
+#include "edgewatch/fw/resume.h"
 #include "edgewatch/fw/topic.h"
 
 namespace edgewatch::fw {
 namespace {
 // Frames written per writeable callback before yielding to other connections.
 constexpr int kMaxFramesPerWrite = 256;
+
+// lws 4.1 fails a connection for some framing violations it detects itself (a control frame
+// longer than 125 bytes, a 64-bit length with its top bit set) by dropping TCP without a close
+// frame. With a default reason armed it sends 1002 instead; each close of ours replaces it. Only
+// armed when no pong can be pending: lws keeps a ping's payload in the same buffer.
+void ArmProtocolErrorClose(lws* wsi) {
+  unsigned char reason[] = "protocol error";
+  lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, reason, sizeof(reason) - 1);
+}
 
 std::string PeerOf(lws* wsi) {
   char buf[64];
@@ -53,6 +63,7 @@ WsSession::WsSession(Gateway& gw, lws* wsi, std::optional<auth::Claims> claims)
   auth_deadline_us_ =
       MonotonicMicros() + static_cast<int64_t>(gw_.config().auth_timeout_s) * 1000000;
   SendJson(WelcomeMessage(gw_.config().server_name, id_, gw_.epoch(), gw_.config().heartbeat_s));
+  ArmProtocolErrorClose(wsi_);
 }
 
 WsSession::~WsSession() {
@@ -295,16 +306,15 @@ void WsSession::HandleSubscribe(ClientOp& op) {
     newly.insert(newly.end(), r->begin(), r->end());
   }
   if (added.empty()) return;
-  SendJson(SubscribedMessage(op.id, added));
-  // Snapshot: the latest event of each newly matched topic, in publish order, then live events
-  // (which the bus delivers from now on: same thread, so no gap and no duplicate).
-  std::vector<FrameRef> snapshot;
-  for (TopicState* t : newly) {
-    if (t->latest()) snapshot.push_back(t->latest());
-  }
-  std::sort(snapshot.begin(), snapshot.end(),
-            [](const FrameRef& a, const FrameRef& b) { return a->gseq < b->gseq; });
-  for (auto& f : snapshot) queue_.Push(std::move(f));
+  // Snapshot or resume for the newly matched topics, then live events, which the bus delivers
+  // from now on (same thread: no gap and no duplicate between the two).
+  ResumeRequest request{op.epoch, op.since};
+  ResumePlan plan = PlanResume(newly, request, gw_.epoch());
+  SendJson(SubscribedMessage(op.id, added,
+                             request.resume() ? std::optional<bool>(plan.recovered) : std::nullopt));
+  for (const Gap& gap : plan.gaps) SendJson(GapMessage(gap));
+  for (auto& f : plan.events) queue_.Push(std::move(f));
+  if (queue_.bytes() > gw_.config().session_queue_bytes) Lag();
   RequestWrite();
   if (!gw_.subscribe_hooks().empty()) {
     OpContext ctx(*this, op.id);
@@ -331,6 +341,7 @@ int WsSession::OnWriteable() {
                      reinterpret_cast<unsigned char*>(close_reason_.data()), close_reason_.size());
     return -1;
   }
+  ArmProtocolErrorClose(wsi_);  // lws sends pending pongs before calling this
   GatewayStats& stats = gw_.mutable_stats();
   for (int i = 0; i < kMaxFramesPerWrite && !queue_.empty(); ++i) {
     if (lws_send_pipe_choked(wsi_)) break;

@@ -134,19 +134,23 @@ std::string PongMessage(std::optional<int64_t> id) {
 
 namespace {
 std::string TopicsReply(const char* type, std::optional<int64_t> id,
-                        const std::vector<std::string>& topics) {
+                        const std::vector<std::string>& topics,
+                        std::optional<bool> recovered = std::nullopt) {
   JsonWriter w;
   w.BeginObject().Key("type").String(type);
   WriteId(w, id);
   w.Key("topics").BeginArray();
   for (const auto& t : topics) w.String(t);
-  w.EndArray().EndObject();
+  w.EndArray();
+  if (recovered) w.Key("recovered").Bool(*recovered);
+  w.EndObject();
   return w.Take();
 }
 }  // namespace
 
-std::string SubscribedMessage(std::optional<int64_t> id, const std::vector<std::string>& topics) {
-  return TopicsReply("subscribed", id, topics);
+std::string SubscribedMessage(std::optional<int64_t> id, const std::vector<std::string>& topics,
+                              std::optional<bool> recovered) {
+  return TopicsReply("subscribed", id, topics, recovered);
 }
 
 std::string UnsubscribedMessage(std::optional<int64_t> id, const std::vector<std::string>& topics) {

@@ -124,7 +124,10 @@ void ReadThermalZones(const std::string& dir, std::map<std::string, double>* out
     if (!ParseI64(TrimLine(std::move(*temp)), &millideg)) continue;
     std::string key = TrimLine(std::move(*type));
     if (key.empty()) key = "thermal_zone" + std::to_string(n);
-    if (out->count(key) != 0) key += "#" + std::to_string(n);
+    if (out->count(key) != 0) {
+      key.push_back('#');
+      key.append(std::to_string(n));
+    }
     (*out)[key] = static_cast<double>(millideg) / 1000.0;
   }
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ struct GatewayConfig {
   int listen_port = 8080;               // 0 = ephemeral (see Gateway::port())
   std::string ingest_path;              // Unix socket for producers; empty = none
   int ingest_mode = 0660;               // permissions of the ingest socket
+  std::string ingest_group;             // group owning the ingest socket; empty = process's own
+  // TLS: when both are set, the listener serves HTTPS and WSS only (PEM files, loaded by lws and
+  // OpenSSL in Start()). Setting only one of them is an error.
+  std::string tls_cert_path;
+  std::string tls_key_path;
   std::string server_name = "edgewatch/0.0.0";
 
   int heartbeat_s = 30;     // JSON heartbeat period
@@ -96,6 +102,7 @@ struct GatewayStats {
 
 class WsSession;
 class IngestServer;
+class LongPoll;
 
 class Gateway {
  public:
@@ -158,10 +165,14 @@ class Gateway {
   const std::string& epoch() const { return epoch_; }
   int64_t uptime_s() const;
   size_t session_count() const { return sessions_.size(); }
+  // WebSocket sessions plus parked long-polls: what admission counts.
+  size_t connection_count() const { return sessions_.size() + polls_.size(); }
   bool stopping() const { return stopping_; }
 
   // --- internal, used by the transport callbacks (loop thread) ---
   void AddSession(WsSession* s);
+  void AddPoll(LongPoll* p);
+  void RemovePoll(LongPoll* p);
   void RemoveSession(WsSession* s);
   PublishPolicy& policy() { return *policy_; }
   lws_vhost* vhost() { return vhost_; }
@@ -196,6 +207,7 @@ class Gateway {
   lws_vhost* vhost_ = nullptr;
   std::unique_ptr<IngestServer> ingest_;
   std::vector<WsSession*> sessions_;
+  std::set<LongPoll*> polls_;
   lws_protocols protocols_[3] = {};
   lws_retry_bo_t retry_ = {};
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;

@@ -56,7 +56,9 @@ std::string WelcomeMessage(std::string_view server, std::string_view session,
                            std::string_view epoch, int heartbeat_s);
 std::string HeartbeatMessage(int64_t ts_ms);
 std::string PongMessage(std::optional<int64_t> id);
-std::string SubscribedMessage(std::optional<int64_t> id, const std::vector<std::string>& topics);
+// `recovered` is included when the subscribe asked to resume.
+std::string SubscribedMessage(std::optional<int64_t> id, const std::vector<std::string>& topics,
+                              std::optional<bool> recovered = std::nullopt);
 std::string UnsubscribedMessage(std::optional<int64_t> id, const std::vector<std::string>& topics);
 std::string ErrorMessage(std::optional<int64_t> id, std::string_view code,
                          std::string_view message);

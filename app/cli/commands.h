@@ -14,7 +14,8 @@
   X("tail", RunTail, "print events on topics matching PATTERNs as JSON lines (WebSocket)") \
   X("publish", RunPublish, "publish events through the gateway's ingest socket")           \
   X("topics", RunTopics, "list known topics with their last seq and event time (HTTP)")    \
-  X("token", RunToken, "mint an access token signed with the gateway's secret")
+  X("token", RunToken, "mint an access token signed with the gateway's secret")            \
+  X("gpio", RunGpio, "show the GPIO lines by role, their levels and recent changes (HTTP)")
 
 namespace edgewatch::cli {
 

@@ -42,6 +42,7 @@ demo: release
 	@scripts/demo.sh --host $(HOST) --port $(PORT)
 
 test: deps-test
+	scripts/js-deps.sh
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(CTEST_JOBS)

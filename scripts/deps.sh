@@ -13,7 +13,10 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmbedtls-dev
   libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev)
-test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat)
+test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat nodejs)
+# The JavaScript client's tests need Node 18+ and npm. Some nodejs builds (NodeSource) ship npm
+# themselves and conflict with Debian's npm package: ask for it only when the command is missing.
+command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
 emulated_pkgs=(qemu-system-arm cpio xz-utils make libelf1 libssl3)
 

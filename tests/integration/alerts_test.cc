@@ -21,6 +21,7 @@
 #include "edgewatch/testing/daemon_process.h"
 #include "edgewatch/testing/http.h"
 #include "edgewatch/testing/ingest_test_client.h"
+#include "edgewatch/testing/subprocess.h"
 #include "edgewatch/testing/ws_test_client.h"
 
 namespace edgewatch::testing {
@@ -373,6 +374,36 @@ TEST_F(AlertsTest, KillDashNineKeepsEveryReportedAlertAndItsUnreadState) {
   const cJSON* engine = Member(body->get(), "engine");
   EXPECT_EQ(GetInt(engine, "raised").value_or(-1) + GetInt(engine, "deduplicated").value_or(-1), 1)
       << stats->body;
+}
+
+TEST_F(AlertsTest, GpioCommandShowsTheLines) {
+  const std::string cli = BuiltToolPath("EDGEWATCH_CLI", "app/cli/edgewatch");
+  DaemonProcess d;
+  Start(d, {});
+  WsTestClient ws;
+  Open(ws, d.port());
+  SubscribeUnread(ws, "alerts");
+  PublishAll(d.ingest_path(), {IntrusionLine("cam1")});
+  ASSERT_TRUE(NextAlert(ws, "active").ok());
+
+  auto out = RunCommand({cli, "gpio", "--url", d.http_url()}, "", kTimeoutMs);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->exit.success()) << out->err;
+  EXPECT_NE(out->out.find("board generic-x86_64, backend sim"), std::string::npos) << out->out;
+  EXPECT_NE(out->out.find("ack_button  in        3  low     inactive  edge falling"),
+            std::string::npos)
+      << out->out;
+  EXPECT_NE(out->out.find("recent: on +0ms"), std::string::npos) << out->out;
+
+  out = RunCommand({cli, "gpio", "--json", "--url", d.ws_url()}, "", kTimeoutMs);
+  ASSERT_TRUE(out.ok());
+  auto json = ParseJson(out->out);
+  ASSERT_TRUE(json.ok()) << out->out;
+  EXPECT_EQ(Str(json->get(), "backend"), "sim");
+
+  out = RunCommand({cli, "gpio", "extra"}, "", kTimeoutMs);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->exit.code, 2);
 }
 
 TEST_F(AlertsTest, ABadRuleStopsTheDaemonAtStart) {

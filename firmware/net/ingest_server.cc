@@ -1,6 +1,7 @@
 #include "ingest_server.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "edgewatch/base/clock.h"
 #include "edgewatch/base/log.h"
@@ -157,12 +159,35 @@ Status MakeParents(const std::string& path) {
   return OkStatus();
 }
 
+// The id of the group called `name` (getgrnam_r). NotFound when there is none.
+Result<gid_t> LookupGroup(const std::string& name) {
+  long hint = ::sysconf(_SC_GETGR_R_SIZE_MAX);
+  std::vector<char> buf(hint > 0 ? static_cast<size_t>(hint) : 16384);
+  for (;;) {
+    struct group gr {};
+    struct group* found = nullptr;
+    int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+    if (rc == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc != 0) return ErrnoToStatus(rc, "look up group '" + name + "'");
+    if (found == nullptr) return NotFound("ingest group '" + name + "' does not exist");
+    return found->gr_gid;
+  }
+}
+
 }  // namespace
 
-Status IngestServer::Listen(const std::string& path, int mode) {
+Status IngestServer::Listen(const std::string& path, int mode, const std::string& group) {
   sockaddr_un addr{};
   if (path.size() >= sizeof(addr.sun_path)) {
     return InvalidArgument("ingest socket path is too long: " + path);
+  }
+  if (mode < 0 || mode > 0777) return InvalidArgument("ingest socket mode must be within 0..0777");
+  gid_t gid = static_cast<gid_t>(-1);  // chown's "leave the group as it is"
+  if (!group.empty()) {
+    EW_ASSIGN_OR_RETURN(gid, LookupGroup(group));
   }
   EW_TRY(MakeParents(path));
   addr.sun_family = AF_UNIX;
@@ -186,6 +211,18 @@ Status IngestServer::Listen(const std::string& path, int mode) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     Status s = ErrnoToStatus(errno, "bind " + path);
     ::close(fd);
+    return s;
+  }
+  // Owner and mode are set before listen(): until then a connect() is refused.
+  if (!group.empty() && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+    int err = errno;
+    Status s = ErrnoToStatus(err, "give ingest socket " + path + " to group '" + group + "'");
+    ::close(fd);
+    ::unlink(path.c_str());
+    if (err == EPERM) {
+      return PermissionDenied(s.message() + " (edgewatchd must run as root or as a member of '" +
+                              group + "')");
+    }
     return s;
   }
   if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0 || ::listen(fd, 128) != 0) {

@@ -24,8 +24,11 @@ class IngestServer final : public RawHandler {
   ~IngestServer() override;
 
   // Creates the socket at `path` (parent directories 0755, or 0700 under /tmp; a stale socket
-  // file is replaced; a live one is AlreadyExists) with `mode`, and adopts it.
-  Status Listen(const std::string& path, int mode);
+  // file is replaced; a live one is AlreadyExists) with `mode` (0..0777) and, when `group` is not
+  // empty, owned by that group, and adopts it. The group is looked up before anything is created:
+  // NotFound when it does not exist; PermissionDenied when this process may not give the socket
+  // to it (neither root nor a member). Producers can connect only once owner and mode are set.
+  Status Listen(const std::string& path, int mode, const std::string& group = {});
   // Stops accepting (at shutdown); existing producers are closed by the context teardown.
   void StopListening();
 

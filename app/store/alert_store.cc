@@ -330,12 +330,21 @@ void SqliteAlertStore::WriterLoop() {
       }
     }
     const int64_t took = MonotonicMicros() - t0;
+    uint64_t failed = 0;
+    for (const Status& r : results) failed += r.ok() ? 0 : 1;
+    {
+      // Counted before the completions run, so a completion sees its own write in stats().
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.writes += batch.size() - failed;
+      stats_.failed += failed;
+      stats_.batches += batches;
+      stats_.commit_us_max = std::max(stats_.commit_us_max, took);
+      stats_.commit_us_total += took;
+    }
     // Hand every completion back to the loop in one closure, in queue order.
     auto completions = std::make_shared<std::vector<std::pair<Done, Status>>>();
     completions->reserve(batch.size());
-    uint64_t failed = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!results[i].ok()) ++failed;
       completions->emplace_back(std::move(batch[i].done), results[i]);
     }
     if (poster_) {
@@ -347,11 +356,6 @@ void SqliteAlertStore::WriterLoop() {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stats_.writes += batch.size() - failed;
-      stats_.failed += failed;
-      stats_.batches += batches;
-      stats_.commit_us_max = std::max(stats_.commit_us_max, took);
-      stats_.commit_us_total += took;
       finished_ += batch.size();
     }
     committed_.notify_all();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <initializer_list>
 #include <set>
@@ -156,6 +157,15 @@ Result<std::string> StringField(const cJSON* obj, const std::string& path, const
   return std::string(node->valuestring);
 }
 
+// An integral `v` as text. Beyond int64's range it is printed with %g: converting it to int64
+// would be undefined behaviour (found by tests/fuzz/fuzz_board).
+std::string IntegralText(double v) {
+  if (std::fabs(v) < 9.2e18) return std::to_string(static_cast<int64_t>(v));
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 Result<int64_t> IntField(const cJSON* obj, const std::string& path, const char* key, int64_t min,
                          int64_t max, std::optional<int64_t> fallback) {
   const cJSON* node = Field(obj, key);
@@ -172,8 +182,7 @@ Result<int64_t> IntField(const cJSON* obj, const std::string& path, const char* 
   }
   if (v < static_cast<double>(min) || v > static_cast<double>(max)) {
     return FieldError(Join(path, key), "must be between " + std::to_string(min) + " and " +
-                                           std::to_string(max) + ", got " +
-                                           std::to_string(static_cast<int64_t>(v)));
+                                           std::to_string(max) + ", got " + IntegralText(v));
   }
   return static_cast<int64_t>(v);
 }

@@ -73,7 +73,9 @@ std::variant<ClientOp, OpError> ParseClientOp(std::string_view text, const OpLim
         if (!cJSON_IsObject(since)) return Err("bad_request", "\"since\" must be an object", op.id);
         const cJSON* s = nullptr;
         cJSON_ArrayForEach(s, since) {
-          if (!cJSON_IsNumber(s) || s->valuedouble < 0 ||
+          // At most 2^53 (exact in a double): a larger value, or infinity, would make the
+          // conversion to uint64_t below undefined behaviour (found by fuzz_client_op).
+          if (!cJSON_IsNumber(s) || s->valuedouble < 0 || s->valuedouble > 9007199254740992.0 ||
               std::floor(s->valuedouble) != s->valuedouble) {
             return Err("bad_request", "\"since\" values must be non-negative integers", op.id);
           }

@@ -205,6 +205,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "lines.led.offset: expected an integer"},
         BadBoard{EW_LINES_(R"({"led":{"offset":-1,"direction":"out"}})"),
                  "lines.led.offset: must be between 0 and 65535"},
+        // Beyond int64 (found by fuzz_board: the message used to convert it to int64, which is
+        // undefined behaviour).
+        BadBoard{EW_LINES_(R"({"led":{"offset":1e300,"direction":"out"}})"),
+                 "lines.led.offset: must be between 0 and 65535, got 1e+300"},
+        BadBoard{EW_LINES_(R"({"led":{"offset":-9.3e18,"direction":"out"}})"),
+                 "lines.led.offset: must be between 0 and 65535, got -9.3e+18"},
         BadBoard{EW_LINES_(R"({"led":{"offset":0}})"), "lines.led.direction: missing"},
         BadBoard{EW_LINES_(R"({"led":{"offset":0,"direction":"output"}})"),
                  R"(lines.led.direction: expected "in" or "out", got "output")"},

@@ -68,6 +68,11 @@ TEST(ProtocolTest, MalformedInputGetsStableCodes) {
       {R"({"op":"subscribe","id":1,"topics":["a"],"batch":"yes"})", "bad_request"},
       {R"({"op":"subscribe","id":1,"topics":["a"],"since":{"a":-1}})", "bad_request"},
       {R"({"op":"subscribe","id":1,"topics":["a"],"since":{"a":1.5}})", "bad_request"},
+      // Beyond 2^53 and infinity (found by fuzz_client_op: converting them was undefined).
+      {R"({"op":"subscribe","id":1,"topics":["a"],"since":{"a":1e300}})", "bad_request"},
+      {R"({"op":"subscribe","id":1,"topics":["a"],"since":{"a":1e999}})", "bad_request"},
+      {R"({"op":"subscribe","id":1,"topics":["a"],"since":{"a":18446744073709551616}})",
+       "bad_request"},
       {R"({"op":"ping","id":"x"})", "bad_request"},
       {R"({"op":"ping","id":1.5})", "bad_request"},
       {R"({"op":"auth","token":5})", "bad_request"},

@@ -4,19 +4,22 @@
 #   make test     install what is missing, build Debug + ASan/UBSan, run every ctest test
 #   make cross    build for aarch64 against a private arm64 sysroot, run unit tests under qemu-user
 #   make test-emulated  boot the aarch64 edgewatchd in qemu-system-aarch64 with gpio-sim (docs/hardware.md)
+#   make fuzz     build the libFuzzer targets (clang, ASan+UBSan), run each FUZZ_SECONDS (60)
 #   make format   clang-format every C++ source in place
 #
 # Variables: PORT (demo, default 8080), HOST (demo, default 127.0.0.1), JOBS (build parallelism),
-#            SYSROOT (cross, default build/sysroot-arm64; also read from env EDGEWATCH_SYSROOT).
+#            SYSROOT (cross, default build/sysroot-arm64; also read from env EDGEWATCH_SYSROOT),
+#            FUZZ_SECONDS (fuzz: seconds per target, default 60).
 
 PORT ?= 8080
 HOST ?= 127.0.0.1
 JOBS ?= $(shell nproc)
 CTEST_JOBS ?= $(JOBS)
 SYSROOT ?= $(or $(EDGEWATCH_SYSROOT),build/sysroot-arm64)
+FUZZ_SECONDS ?= 60
 
 .PHONY: all deps deps-test deps-cross deps-emulated build release demo test cross sysroot \
-	test-emulated format clean
+	test-emulated format clean fuzz deps-fuzz
 
 all: build
 
@@ -46,6 +49,17 @@ test: deps-test
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(CTEST_JOBS)
+
+# libFuzzer targets (tests/fuzz) built with clang + ASan/UBSan in build/fuzz, each run for
+# FUZZ_SECONDS over its seed corpus, JOBS at a time. A crash fails the run and leaves its
+# reproducer in build/fuzz/tests/fuzz/.
+fuzz: deps-fuzz
+	cmake --preset fuzz -DEDGEWATCH_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target fuzz_all
+	ctest --preset fuzz -j $(JOBS)
+
+deps-fuzz:
+	@scripts/deps.sh build fuzz
 
 sysroot: deps-cross
 	scripts/make-sysroot.sh $(SYSROOT)

@@ -4,6 +4,7 @@
 #   scripts/deps.sh build    compilers, CMake, libraries (make demo)
 #   scripts/deps.sh test     build + what the test suites drive (make test)
 #   scripts/deps.sh cross    the aarch64 cross compiler and qemu-user (make cross)
+#   scripts/deps.sh fuzz     clang and its runtimes: libFuzzer, ASan, UBSan (make fuzz)
 #   scripts/deps.sh emulated qemu-system-aarch64 and the tools to build gpio-sim modules and an
 #                            initramfs (make test-emulated; the arm64 kernel, headers and busybox are
 #                            downloaded, not installed, by scripts/make-emulated-assets.sh)
@@ -18,6 +19,7 @@ test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat
 # themselves and conflict with Debian's npm package: ask for it only when the command is missing.
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
+fuzz_pkgs=(clang libclang-rt-14-dev)  # libclang-rt-14-dev ships libclang_rt.fuzzer (Debian 12)
 emulated_pkgs=(qemu-system-arm cpio xz-utils make libelf1 libssl3)
 
 want=()
@@ -26,8 +28,9 @@ for group in "$@"; do
     build) want+=("${build_pkgs[@]}") ;;
     test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     cross) want+=("${cross_pkgs[@]}") ;;
+    fuzz) want+=("${fuzz_pkgs[@]}") ;;
     emulated) want+=("${emulated_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$group' (build|test|cross|emulated)" >&2; exit 2 ;;
+    *) echo "deps.sh: unknown group '$group' (build|test|cross|emulated|fuzz)" >&2; exit 2 ;;
   esac
 done
 

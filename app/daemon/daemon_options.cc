@@ -99,14 +99,58 @@ Result<double> ParseRate(std::string_view what, std::string_view text) {
   return v;
 }
 
+// "0660" / "660": 1 to 4 octal digits, at most 0777.
+Result<int> ParseMode(std::string_view what, std::string_view text) {
+  int v = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), v, 8);
+  if (text.empty() || text.size() > 4 || r.ec != std::errc() ||
+      r.ptr != text.data() + text.size() || v < 0 || v > 0777) {
+    return InvalidArgument(std::string(what) + " must be an octal mode such as 0660, got '" +
+                           std::string(text) + "'");
+  }
+  return v;
+}
+
+// "--tls auto" / "--tls off".
+Status ParseTlsMode(std::string_view what, std::string_view text, DaemonOptions* o) {
+  if (text == "auto") {
+    o->tls_auto = true;
+  } else if (text == "off") {
+    o->tls_auto = false;
+    o->gateway.tls_cert_path.clear();
+    o->gateway.tls_key_path.clear();
+  } else {
+    return InvalidArgument(std::string(what) +
+                           " must be auto or off (or use --tls-cert/--tls-key)");
+  }
+  return OkStatus();
+}
+
 Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   EW_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  Status s = ParseConfigJson(text, o);
+  if (!s.ok()) return Status(s.code(), path + ": " + s.message());
+  return OkStatus();
+}
+
+}  // namespace
+
+Status ParseConfigJson(std::string_view text, DaemonOptions* o) {
   auto parsed = ParseJson(text, JsonLimits{1 << 20, 32});
-  if (!parsed.ok()) return InvalidArgument(path + ": " + parsed.status().message());
+  if (!parsed.ok()) return InvalidArgument(parsed.status().message());
   const cJSON* root = parsed->get();
-  if (!cJSON_IsObject(root)) return InvalidArgument(path + ": top level must be an object");
+  if (!cJSON_IsObject(root)) return InvalidArgument("top level must be an object");
   if (auto v = GetString(root, "listen")) EW_TRY(ParseListen(*v, &o->gateway));
   if (auto v = GetString(root, "ingest")) o->gateway.ingest_path = std::string(*v);
+  if (auto v = GetString(root, "ingest_group")) o->gateway.ingest_group = std::string(*v);
+  if (cJSON_GetObjectItemCaseSensitive(root, "ingest_mode") != nullptr) {
+    auto v = GetString(root, "ingest_mode");
+    if (!v) return InvalidArgument("\"ingest_mode\" must be a string such as \"0660\"");
+    EW_ASSIGN_OR_RETURN(o->gateway.ingest_mode, ParseMode("\"ingest_mode\"", *v));
+  }
+  if (auto v = GetString(root, "tls")) EW_TRY(ParseTlsMode("\"tls\"", *v, o));
+  if (auto v = GetString(root, "tls_cert")) o->gateway.tls_cert_path = std::string(*v);
+  if (auto v = GetString(root, "tls_key")) o->gateway.tls_key_path = std::string(*v);
   if (auto v = GetString(root, "state_dir")) o->state_dir = std::string(*v);
   if (auto v = GetBool(root, "demo")) o->demo = *v;
   if (auto v = GetString(root, "jwt_secret_file")) o->jwt_secret_file = std::string(*v);
@@ -115,12 +159,12 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   if (auto v = GetInt(root, "leeway_s")) o->gateway.verify.leeway_s = *v;
   if (const cJSON* origins = cJSON_GetObjectItemCaseSensitive(root, "allowed_origins")) {
     if (!cJSON_IsArray(origins)) {
-      return InvalidArgument(path + ": \"allowed_origins\" must be an array of strings");
+      return InvalidArgument("\"allowed_origins\" must be an array of strings");
     }
     const cJSON* item = nullptr;
     cJSON_ArrayForEach(item, origins) {
       if (!cJSON_IsString(item)) {
-        return InvalidArgument(path + ": \"allowed_origins\" must be an array of strings");
+        return InvalidArgument("\"allowed_origins\" must be an array of strings");
       }
       o->gateway.allowed_origins.emplace_back(item->valuestring);
     }
@@ -128,7 +172,7 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   for (const RateKey& k : kRateKeys) {
     auto v = GetNumber(root, k.key);
     if (!v) continue;
-    if (!(*v > 0)) return InvalidArgument(path + ": \"" + k.key + "\" must be positive");
+    if (!(*v > 0)) return InvalidArgument(std::string("\"") + k.key + "\" must be positive");
     o->gateway.*k.field = *v;
   }
   for (const IntKey& k : kIntKeys) {
@@ -136,7 +180,7 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
     if (item == nullptr) continue;
     auto v = GetInt(root, k.key);
     if (!v || *v < k.min || *v > k.max) {
-      return InvalidArgument(path + ": \"" + k.key + "\" must be an integer in [" +
+      return InvalidArgument(std::string("\"") + k.key + "\" must be an integer in [" +
                              std::to_string(k.min) + ", " + std::to_string(k.max) + "]");
     }
     o->gateway.*k.field = static_cast<int>(*v);
@@ -144,7 +188,7 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   if (const cJSON* h = cJSON_GetObjectItemCaseSensitive(root, "history")) {
     auto v = GetInt(root, "history");
     if (!v || *v < 1 || *v > 100000) {
-      return InvalidArgument(path + ": \"history\" must be an integer in [1, 100000]");
+      return InvalidArgument("\"history\" must be an integer in [1, 100000]");
     }
     (void)h;
     o->gateway.bus.history_len = static_cast<size_t>(*v);
@@ -152,23 +196,21 @@ Status ApplyConfigFile(const std::string& path, DaemonOptions* o) {
   if (const cJSON* q = cJSON_GetObjectItemCaseSensitive(root, "session_queue_kb")) {
     auto v = GetInt(root, "session_queue_kb");
     if (!v || *v < 4 || *v > 1 << 20) {
-      return InvalidArgument(path + ": \"session_queue_kb\" must be an integer in [4, 1048576]");
+      return InvalidArgument("\"session_queue_kb\" must be an integer in [4, 1048576]");
     }
     (void)q;
     o->gateway.session_queue_bytes = static_cast<size_t>(*v) * 1024;
   }
   auto policy = ParsePolicyConfig(root);
-  if (!policy.ok()) return InvalidArgument(path + ": " + policy.status().message());
+  if (!policy.ok()) return InvalidArgument(policy.status().message());
   o->policy = std::move(policy).value();
   if (const cJSON* rules = cJSON_GetObjectItemCaseSensitive(root, "rules")) {
     auto parsed_rules = alerts::ParseRules(rules, &o->board);  // roles checked against the board
-    if (!parsed_rules.ok()) return InvalidArgument(path + ": " + parsed_rules.status().message());
+    if (!parsed_rules.ok()) return InvalidArgument(parsed_rules.status().message());
     o->rules = std::move(parsed_rules).value();
   }
   return OkStatus();
 }
-
-}  // namespace
 
 std::string DaemonUsage() {
   return R"(edgewatchd — streams an on-device CV pipeline's telemetry to phones and browsers.
@@ -180,10 +222,23 @@ Listeners
   --ingest PATH            producers' Unix socket (default $RUNTIME_DIRECTORY/ingest.sock, else
                            /run/edgewatch/ingest.sock when writable, else
                            /tmp/edgewatch-$UID/ingest.sock)
+  --ingest-group NAME      group owning the ingest socket (default: edgewatchd's own group;
+                           edgewatchd must be root or a member of NAME)
+  --ingest-mode MODE       octal permissions of the ingest socket (default 0660: only its owner
+                           and group may publish)
+TLS (HTTPS and WSS on the --listen port; plain HTTP/WS is then refused)
+  --tls auto               serve a self-signed ECDSA P-256 certificate for this machine's
+                           hostname, hostname.local and addresses, generated on first start into
+                           <state-dir>/tls (key.pem mode 0600) and reused later; its SHA-256
+                           fingerprint is logged at start for users to verify on their phones
+  --tls off                no TLS (the default; overrides the config file)
+  --tls-cert FILE --tls-key FILE   serve this PEM certificate (chain) and private key instead
 Board and configuration
   --board FILE             board file (name, budgets, GPIO roles, thermal zone). Default: chosen
                            from /proc/device-tree/model, else boards/generic-x86_64.json
-  --config FILE            JSON configuration (keys: listen, ingest, state_dir, demo,
+  --config FILE            JSON configuration (keys: listen, ingest, ingest_group, ingest_mode
+                           (a string, "0660"), tls ("auto"/"off"), tls_cert, tls_key, state_dir,
+                           demo,
                            heartbeat_s, ping_s, idle_timeout_s, refresh_s, max_connections,
                            max_producers, history, session_queue_kb, suppression,
                            jwt_secret_file, audience, leeway_s, allow_no_exp, allowed_origins,
@@ -287,6 +342,18 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       EW_TRY(ParseListen(v, &o.gateway));
     } else if (a == "--ingest") {
       EW_ASSIGN_OR_RETURN(o.gateway.ingest_path, value());
+    } else if (a == "--ingest-group") {
+      EW_ASSIGN_OR_RETURN(o.gateway.ingest_group, value());
+    } else if (a == "--ingest-mode") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(o.gateway.ingest_mode, ParseMode(a, v));
+    } else if (a == "--tls") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_TRY(ParseTlsMode(a, v, &o));
+    } else if (a == "--tls-cert") {
+      EW_ASSIGN_OR_RETURN(o.gateway.tls_cert_path, value());
+    } else if (a == "--tls-key") {
+      EW_ASSIGN_OR_RETURN(o.gateway.tls_key_path, value());
     } else if (a == "--state-dir") {
       EW_ASSIGN_OR_RETURN(o.state_dir, value());
     } else if (a == "--demo") {
@@ -366,6 +433,13 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
     }
   }
   if (o.jwt_secret_file.empty()) o.jwt_secret_file = o.state_dir + "/jwt.secret";
+  const bool tls_files = !o.gateway.tls_cert_path.empty() || !o.gateway.tls_key_path.empty();
+  if (o.tls_auto && tls_files) {
+    return InvalidArgument("--tls auto and --tls-cert/--tls-key exclude each other");
+  }
+  if (tls_files && (o.gateway.tls_cert_path.empty() || o.gateway.tls_key_path.empty())) {
+    return InvalidArgument("--tls-cert and --tls-key go together");
+  }
   o.gateway.auth_enabled = !o.no_auth;
   return o;
 }

@@ -14,10 +14,13 @@
 #include "edgewatch/app/demo_producer.h"
 #include "edgewatch/app/system_publisher.h"
 #include "edgewatch/app/telemetry_policy.h"
+#include "edgewatch/base/clock.h"
 #include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
 #include "edgewatch/fw/auth/secret.h"
 #include "edgewatch/fw/gateway.h"
+#include "edgewatch/fw/tls/certificate.h"
+#include "edgewatch/fw/tls/self_signed.h"
 #include "edgewatch/hal/linux_sysinfo.h"
 #include "edgewatch/hal/open_chip.h"
 
@@ -51,6 +54,53 @@ void WriteReady(int fd, const fw::Gateway& gw) {
   ::close(fd);
 }
 
+// --tls auto: loads or generates <state-dir>/tls/{cert,key}.pem and points the gateway at them.
+// --tls-cert/--tls-key: checks the pair. Either way logs the certificate's SHA-256 fingerprint
+// (over its DER encoding) so a phone user can verify it; never the key. Blocking file I/O.
+Status PrepareTls(DaemonOptions& opts) {
+  fw::tls::CertificateInfo info;
+  if (opts.tls_auto) {
+    std::string dir = opts.state_dir + "/tls";
+    EW_ASSIGN_OR_RETURN(
+        fw::tls::SelfSignedCertificate c,
+        fw::tls::LoadOrCreateSelfSigned(dir, fw::tls::LocalHostIdentity(), UnixMillis() / 1000));
+    if (c.created) {
+      EW_INFO("tls", "generated a self-signed certificate %s (%s)", c.cert_path.c_str(),
+              c.reason.c_str());
+    } else {
+      EW_INFO("tls", "using the self-signed certificate %s", c.cert_path.c_str());
+    }
+    if (!c.uncovered.empty()) {
+      std::string names;
+      for (const std::string& n : c.uncovered) names += (names.empty() ? "" : ", ") + n;
+      EW_WARN("tls",
+              "the certificate does not name %s (the machine was renamed or readdressed); delete "
+              "%s to generate a new one (its fingerprint will change)",
+              names.c_str(), dir.c_str());
+    }
+    opts.gateway.tls_cert_path = c.cert_path;
+    opts.gateway.tls_key_path = c.key_path;
+    info = std::move(c.info);
+  } else if (!opts.gateway.tls_cert_path.empty()) {
+    EW_ASSIGN_OR_RETURN(info, fw::tls::InspectCertificateFile(opts.gateway.tls_cert_path));
+    EW_TRY(fw::tls::CheckKeyFileMatchesCertificateFile(opts.gateway.tls_key_path,
+                                                       opts.gateway.tls_cert_path));
+  } else {
+    return OkStatus();
+  }
+  std::string names;
+  for (const std::string& n : info.dns_names) names += (names.empty() ? "" : " ") + n;
+  for (const std::string& n : info.ip_addresses) names += (names.empty() ? "" : " ") + n;
+  EW_INFO("tls", "certificate for %s (%s %zu-bit key), names: %s", info.subject.c_str(),
+          info.key_type.c_str(), info.key_bits, names.empty() ? "(none)" : names.c_str());
+  if (info.not_after_s <= UnixMillis() / 1000) {
+    EW_WARN("tls", "the certificate %s has expired: clients will refuse it",
+            opts.gateway.tls_cert_path.c_str());
+  }
+  EW_INFO("tls", "certificate SHA-256 fingerprint %s", info.fingerprint_sha256.c_str());
+  return OkStatus();
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = ParseDaemonOptions(args, BoardsDir());
@@ -78,6 +128,11 @@ int Main(int argc, char** argv) {
     opts.gateway.verify.secret = std::move(secret).value();
   }
 
+  if (Status tls = PrepareTls(opts); !tls.ok()) {
+    EW_ERROR("main", "TLS: %s", tls.ToString().c_str());
+    return 1;
+  }
+
   TelemetryPolicy policy(opts.policy);
   fw::Gateway gw(opts.gateway, &policy);
   Status started = gw.Start();
@@ -90,9 +145,10 @@ int Main(int argc, char** argv) {
           opts.gateway.server_name.c_str(), opts.board.name.c_str(), opts.board_file.c_str(),
           opts.board.budget.memory_mb, opts.gateway.max_ws_connections,
           static_cast<int>(opts.gateway.session_queue_bytes / 1024));
-  EW_INFO("main", "listening on http://%s:%d (WebSocket at /ws), ingest socket %s, epoch %s",
-          opts.gateway.listen_host.c_str(), gw.port(), gw.ingest_path().c_str(),
-          gw.epoch().c_str());
+  const bool tls = !opts.gateway.tls_cert_path.empty();
+  EW_INFO("main", "listening on %s://%s:%d (WebSocket at /ws%s), ingest socket %s, epoch %s",
+          tls ? "https" : "http", opts.gateway.listen_host.c_str(), gw.port(),
+          tls ? ", wss only" : "", gw.ingest_path().c_str(), gw.epoch().c_str());
   if (opts.no_auth) {
     EW_WARN("main", "authentication is OFF (--no-auth): anyone who can reach the port can read");
   } else {

@@ -24,6 +24,9 @@ struct DaemonOptions {
   hal::BoardSpec board;
   std::string config_file;
   std::string state_dir;
+  // --tls auto: serve a self-signed certificate generated into <state_dir>/tls on first start.
+  // Excludes gateway.tls_cert_path/tls_key_path (--tls-cert/--tls-key), which go together.
+  bool tls_auto = false;
   bool demo = false;
   bool no_auth = false;
   std::string jwt_secret_file;  // default: <state_dir>/jwt.secret
@@ -39,6 +42,12 @@ struct DaemonOptions {
 
 // The usage text printed by --help (documents every option).
 std::string DaemonUsage();
+
+// Applies a JSON configuration (the text of a --config file) on top of `options`: every key
+// documented in DaemonUsage() that is present overrides the field it names. Returns
+// InvalidArgument naming the offending key (or the JSON error); `options` may then be partly
+// updated. Pure; any thread.
+Status ParseConfigJson(std::string_view json, DaemonOptions* options);
 
 // Parses `args` (without argv[0]). `boards_dir` is where a board file named without a path or
 // detected from /proc/device-tree/model is looked up. Returns InvalidArgument naming the flag

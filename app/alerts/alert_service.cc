@@ -66,9 +66,10 @@ Result<std::unique_ptr<AlertService>> AlertService::Start(fw::Gateway& gw, hal::
     if (!sub.ok()) return InvalidArgument("rule topic " + p + ": " + sub.status().message());
   }
   svc->engine_->Start();
+  // The last step that can fail comes before the gateway holds handlers pointing at the engine.
+  EW_TRY(svc->WatchAckButton());
   svc->RegisterOps();
   svc->RegisterHttp();
-  EW_TRY(svc->WatchAckButton());
   EW_INFO("alerts", "%zu rules on %zu topic patterns; alerts stored in %s",
           svc->engine_->rules().size(), patterns.size(), svc->store_->path().c_str());
   return svc;

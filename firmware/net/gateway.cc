@@ -654,11 +654,16 @@ std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool requir
   // logged). Absent on a WebSocket upgrade: the client authenticates with its first frame.
   std::string token;
   bool presented = false;
+  Status header_error;  // set when Authorization is not "Bearer <token>"
   std::string authz = RequestUri(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   if (!authz.empty()) {
     presented = true;
     auto bearer = auth::BearerToken(authz);
-    token = bearer.ok() ? std::string(*bearer) : std::string();
+    if (bearer.ok()) {
+      token = std::string(*bearer);
+    } else {
+      header_error = bearer.status();
+    }
   } else {
     char buf[auth::kMaxTokenBytes + 16];
     const char* v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf));
@@ -671,7 +676,7 @@ std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool requir
     (void)require_token;  // the HTTP layer answers 401 token_missing for API paths
     return std::nullopt;
   }
-  auto claims = VerifyToken(token);
+  auto claims = header_error.ok() ? VerifyToken(token) : Result<auth::Claims>(header_error);
   if (!claims.ok()) {
     ++stats_.auth_failures;
     auto reason = auth::ReasonOf(claims.status());

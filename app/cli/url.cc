@@ -13,8 +13,11 @@ Result<Url> ParseUrl(std::string_view text, std::string_view default_path) {
   Url u;
   size_t sep = text.find("://");
   if (sep == std::string_view::npos) {
-    return InvalidArgument("'" + std::string(text) +
-                           "' has no scheme (expected ws://HOST:PORT/...)");
+    // Built with append rather than "'" + std::string(...): GCC 12 -O3 reports a false
+    // -Wrestrict for `literal + std::string&&` (GCC bug 105651, docs/cross.md).
+    std::string message = "'";
+    message.append(text).append("' has no scheme (expected ws://HOST:PORT/...)");
+    return InvalidArgument(std::move(message));
   }
   for (char c : text.substr(0, sep)) u.scheme.push_back(static_cast<char>(std::tolower(c)));
   if (u.scheme != "ws" && u.scheme != "wss" && u.scheme != "http" && u.scheme != "https") {

@@ -6,6 +6,8 @@
 #   make test-emulated  boot the aarch64 edgewatchd in qemu-system-aarch64 with gpio-sim (docs/hardware.md)
 #   make fuzz     build the libFuzzer targets (clang, ASan+UBSan), run each FUZZ_SECONDS (60)
 #   make format   clang-format every C++ source in place
+#   make bench    benchmark matrix vs minimal lws and Node ws peers -> docs/benchmarks.md (~15 min;
+#                 not part of make test; see bench/run.sh for REPS, SCENARIOS, ...)
 #
 # Variables: PORT (demo, default 8080), HOST (demo, default 127.0.0.1), JOBS (build parallelism),
 #            SYSROOT (cross, default build/sysroot-arm64; also read from env EDGEWATCH_SYSROOT),
@@ -19,7 +21,7 @@ SYSROOT ?= $(or $(EDGEWATCH_SYSROOT),build/sysroot-arm64)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps deps-test deps-cross deps-emulated build release demo test cross sysroot \
-	test-emulated format clean fuzz deps-fuzz
+	test-emulated format clean bench fuzz deps-fuzz
 
 all: build
 
@@ -80,6 +82,10 @@ test-emulated: deps-emulated sysroot
 	cmake --preset aarch64 >/dev/null
 	cmake --build --preset aarch64 -j $(JOBS) --target edgewatchd edgewatch
 	scripts/test-emulated.sh build/aarch64
+
+# Long (several minutes) and machine-sensitive: never run by make test or CI.
+bench:
+	bench/run.sh
 
 format:
 	find firmware hal app tests bench -name '*.cc' -o -name '*.h' | xargs clang-format -i

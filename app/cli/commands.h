@@ -10,11 +10,12 @@
 #include <vector>
 
 // X(name, function, one-line summary)
-#define EDGEWATCH_CLI_COMMANDS(X)                                                          \
-  X("tail", RunTail, "print events on topics matching PATTERNs as JSON lines (WebSocket)") \
-  X("publish", RunPublish, "publish events through the gateway's ingest socket")           \
-  X("topics", RunTopics, "list known topics with their last seq and event time (HTTP)")    \
-  X("token", RunToken, "mint an access token signed with the gateway's secret")            \
+#define EDGEWATCH_CLI_COMMANDS(X)                                                              \
+  X("tail", RunTail, "print events on topics matching PATTERNs as JSON lines (WebSocket)")     \
+  X("publish", RunPublish, "publish events through the gateway's ingest socket")               \
+  X("topics", RunTopics, "list known topics with their last seq and event time (HTTP)")        \
+  X("token", RunToken, "mint an access token signed with the gateway's secret")                \
+  X("bench", RunBench, "load generator: N subscribers, one publisher, latency/CPU/RSS report") \
   X("gpio", RunGpio, "show the GPIO lines by role, their levels and recent changes (HTTP)")
 
 namespace edgewatch::cli {

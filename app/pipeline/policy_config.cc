@@ -20,6 +20,15 @@ bool ValidPath(std::string_view path) {
   }
 }
 
+// At most `max` bytes of the valid UTF-8 `s`, cut at a character boundary: error messages must
+// stay valid UTF-8 (a cut inside a character was found by tests/fuzz/fuzz_policy).
+std::string_view Utf8Prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 const FieldSpec* SpecFor(TopicKind kind, std::string_view path) {
   for (const FieldSpec& spec : SchemaFor(kind)) {
     if (spec.path == path) return &spec;
@@ -46,7 +55,7 @@ Result<std::vector<FieldThreshold>> ParseKind(TopicKind kind, const cJSON* node)
     std::string_view path = c->string != nullptr ? c->string : "";
     if (!ValidPath(path)) {
       return InvalidArgument(where + ": invalid field path \"" +
-                             std::string(path.substr(0, kMaxThresholdPathBytes)) + "\"");
+                             std::string(Utf8Prefix(path, kMaxThresholdPathBytes)) + "\"");
     }
     std::string key = where + "." + std::string(path);
     if (!cJSON_IsNumber(c) || !std::isfinite(c->valuedouble) || c->valuedouble < 0) {
@@ -100,7 +109,7 @@ Result<PolicyConfig> ParsePolicyConfig(const cJSON* root) {
     }
     if (!kind) {
       return InvalidArgument("suppression: unknown topic kind \"" +
-                             std::string(name.substr(0, 64)) + "\" (expected one of " +
+                             std::string(Utf8Prefix(name, 64)) + "\" (expected one of " +
                              KnownKinds() + ")");
     }
     size_t index = static_cast<size_t>(*kind);

@@ -142,6 +142,21 @@ TEST(PolicyConfigTest, BoundsTheNumberAndLengthOfFields) {
   std::string long_path(kMaxThresholdPathBytes + 1, 'a');
   std::string text = R"({"suppression":{"training_metrics":{")" + long_path + R"(":1}}})";
   EXPECT_EQ(Error(text).rfind("suppression.training_metrics: invalid field path", 0), 0u);
+
+  // A long path is quoted cut at a character boundary, so the message stays valid UTF-8 (found
+  // by fuzz_policy: 127 ASCII bytes then a 2-byte character used to be cut in half).
+  std::string utf8_path = std::string(kMaxThresholdPathBytes - 1, 'a') + "\xc3\xa9" + "tail";
+  std::string utf8_text = R"({"suppression":{"training_metrics":{")" + utf8_path + R"(":1}}})";
+  std::string error = Error(utf8_text);
+  EXPECT_TRUE(IsValidUtf8(error)) << error;
+  EXPECT_EQ(error, "suppression.training_metrics: invalid field path \"" +
+                       std::string(kMaxThresholdPathBytes - 1, 'a') + "\"");
+  // The same for an unknown kind's name (quoted up to 64 bytes).
+  std::string kind = std::string(63, 'k') + "\xc3\xa9";
+  error = Error(R"({"suppression":{")" + kind + R"(":{}}})");
+  EXPECT_TRUE(IsValidUtf8(error)) << error;
+  EXPECT_EQ(error.rfind("suppression: unknown topic kind \"" + std::string(63, 'k') + "\" (", 0),
+            0u);
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ Result<std::string> SystemPublisher::PublishOnce() {
   auto parsed = ParseJson(json);
   if (!parsed.ok()) return parsed.status();
   EW_TRY(gw_.Submit("system/resources", parsed->get(), UnixMillis()));
+  gw_.ReportLoad(s.cpu_percent, temp);
   return json;
 }
 

@@ -9,13 +9,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "edgewatch/base/clock.h"
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
 #include "edgewatch/fw/auth/jwt.h"
+#include "edgewatch/fw/topic.h"
 #include "ingest_server.h"
 #include "long_poll.h"
 #include "raw_handler.h"
@@ -179,10 +183,9 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
     resp.body =
         R"({"error":"unauthorized","reason":"token_missing","message":"send Authorization: Bearer <token>"})";
   } else if (req.path == "/api/v1/poll") {
-    if (gw->connection_count() >= static_cast<size_t>(gw->config().max_ws_connections)) {
-      resp.status = 503;
-      resp.body = R"({"error":"overloaded","reason":"max_connections"})";
-      resp.headers.emplace_back("Retry-After", "5");
+    ++gw->mutable_stats().connection_attempts;
+    if (auto refused = gw->AdmitConnection(req.peer)) {
+      resp = std::move(*refused);
     } else {
       std::unique_ptr<LongPoll> parked;
       auto immediate = LongPoll::Start(*gw, wsi, req, &parked);
@@ -253,11 +256,20 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     case LWS_CALLBACK_RECEIVE:
       if (pss->ws != nullptr) pss->ws->OnReceive(in, len);
       return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+      if (pss->ws != nullptr) pss->ws->NoteActivity(MonotonicMicros());
+      return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return pss->ws != nullptr ? pss->ws->OnWriteable() : 0;
     case LWS_CALLBACK_CLOSED:
       GatewayOf(wsi)->DropPendingClaims(wsi);
       if (pss->ws != nullptr) {
+        if (pss->ws->ClosedByIdle(MonotonicMicros())) {
+          ++GatewayOf(wsi)->mutable_stats().heartbeat_timeouts;
+          EW_INFO("ws", "session %s closed: silent for %d s (heartbeat timeout)",
+                  std::string(pss->ws->session_id()).c_str(),
+                  GatewayOf(wsi)->config().idle_timeout_s);
+        }
         ++GatewayOf(wsi)->mutable_stats().ws_closed;
         delete pss->ws;
         pss->ws = nullptr;
@@ -343,6 +355,7 @@ Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
 
 Gateway::~Gateway() {
   sweep_timer_.Cancel();
+  stats_timer_.Cancel();
   heartbeat_timer_.Cancel();
   refresh_timer_.Cancel();
   shutdown_timer_.Cancel();
@@ -432,12 +445,11 @@ Status Gateway::Start() {
   }
   vhost_ = lws_create_vhost(context_, &vinfo);
   if (vhost_ == nullptr) {
-    return Unavailable("cannot listen on " + config_.listen_host + ":" +
-                       std::to_string(config_.listen_port) +
-                       (tls ? " (address in use or not local, or TLS certificate " +
-                                  config_.tls_cert_path + " / key " + config_.tls_key_path +
-                                  " unreadable or not a pair?)"
-                            : " (address in use or not local?)"));
+    return Unavailable(
+        "cannot listen on " + config_.listen_host + ":" + std::to_string(config_.listen_port) +
+        (tls ? " (address in use or not local, or TLS certificate " + config_.tls_cert_path +
+                   " / key " + config_.tls_key_path + " unreadable or not a pair?)"
+             : " (address in use or not local?)"));
   }
   port_ = lws_get_vhost_listen_port(vhost_);
 
@@ -465,6 +477,10 @@ Status Gateway::Start() {
   shutdown_timer_.Init(context_, [this] { done_ = true; });
   sweep_timer_.Init(context_, [this] { SweepSessions(); });
   sweep_timer_.StartPeriodic(250000);
+  if (config_.gateway_topic_period_s > 0) {
+    stats_timer_.Init(context_, [this] { PublishGatewayStats(); });
+    stats_timer_.StartPeriodic(static_cast<int64_t>(config_.gateway_topic_period_s) * 1000000);
+  }
   return OkStatus();
 }
 
@@ -476,6 +492,7 @@ void Gateway::Run() {
   refresh_timer_.Cancel();
   shutdown_timer_.Cancel();
   sweep_timer_.Cancel();
+  stats_timer_.Cancel();
   for (auto& [id, t] : timers_) t->Cancel();
   mailbox_.Close();
   lws_context_destroy(context_);
@@ -552,11 +569,25 @@ void Gateway::CancelTimer(uint64_t id) {
   timers_.erase(it);
 }
 
-void Gateway::AddPoll(LongPoll* p) { polls_.insert(p); }
-void Gateway::RemovePoll(LongPoll* p) { polls_.erase(p); }
+void Gateway::AddPoll(LongPoll* p) {
+  polls_.insert(p);
+}
+void Gateway::RemovePoll(LongPoll* p) {
+  polls_.erase(p);
+}
 
 void Gateway::SweepSessions() {
   retired_timers_.clear();
+  RecomputeAccounting();
+  // Event-loop lag: how late this periodic timer fired.
+  static constexpr int64_t kLagBoundsUs[] = {1000, 5000, 10000, 50000, 100000, 500000, 1000000};
+  if (lag_buckets_.empty()) lag_buckets_.assign(std::size(kLagBoundsUs) + 1, 0);
+  int64_t lag = sweep_timer_.last_lag_us();
+  size_t b = 0;
+  while (b < std::size(kLagBoundsUs) && lag > kLagBoundsUs[b]) ++b;
+  ++lag_buckets_[b];
+  ++lag_count_;
+  lag_sum_s_ += static_cast<double>(lag) / 1e6;
   int64_t now = MonotonicMicros();
   for (LongPoll* p : polls_) {
     if (now >= p->deadline_us()) p->Expire();
@@ -612,11 +643,33 @@ Result<auth::Claims> Gateway::VerifyToken(std::string_view token) const {
   return auth::VerifyToken(token, config_.verify, UnixMillis() / 1000);
 }
 
+std::optional<HttpResponse> Gateway::AdmitConnection(const std::string& peer) {
+  std::string reason;
+  if (stopping_) {
+    reason = "shutting_down";
+  } else if (connection_count() >= static_cast<size_t>(config_.max_ws_connections)) {
+    reason = "max_connections";
+  } else if (AccountedBytes() + ConnectionReservation() > config_.memory_budget_bytes) {
+    reason = "memory_budget";
+  } else if (load_.shedding) {
+    reason = load_.reason;
+  }
+  if (reason.empty()) return std::nullopt;
+  CountRejection(reason);
+  EW_WARN("ws", "rejected %s: %s", peer.c_str(), reason.c_str());
+  HttpResponse r;
+  r.status = 503;
+  r.body = R"({"error":"overloaded","reason":")" + reason + R"("})";
+  r.headers.emplace_back("Retry-After", reason == "max_connections" ? "5" : "10");
+  return r;
+}
+
 std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool require_token) {
   std::string peer = PeerAddress(wsi);
   int retry_after = 1;
   if (!conn_limiter_.Allow(peer, MonotonicMicros(), &retry_after)) {
     ++stats_.rejected_rate;
+    CountRejection("rate_limited");
     EW_WARN("http", "rejected %s: more than %.0f new requests/s", peer.c_str(),
             config_.conn_rate_per_ip);
     HttpResponse r;
@@ -629,25 +682,13 @@ std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool requir
   std::string host = RequestUri(wsi, WSI_TOKEN_HOST);
   if (!OriginAllowed(origin, host, config_.allowed_origins)) {
     ++stats_.rejected_origin;
+    CountRejection("forbidden_origin");
     EW_WARN("http", "rejected %s: origin %s not allowed", peer.c_str(), origin.c_str());
     return JsonError(403, "forbidden_origin", "this Origin is not in the gateway's allowlist");
   }
   if (websocket) {
-    if (stopping_) {
-      HttpResponse r = JsonError(503, "shutting_down", "the gateway is shutting down");
-      r.body = R"({"error":"overloaded","reason":"shutting_down"})";
-      r.headers.emplace_back("Retry-After", "5");
-      return r;
-    }
-    if (connection_count() >= static_cast<size_t>(config_.max_ws_connections)) {
-      ++stats_.rejected_overload;
-      EW_WARN("ws", "rejected %s: max_connections (%d)", peer.c_str(), config_.max_ws_connections);
-      HttpResponse r;
-      r.status = 503;
-      r.body = R"({"error":"overloaded","reason":"max_connections"})";
-      r.headers.emplace_back("Retry-After", "5");
-      return r;
-    }
+    ++stats_.connection_attempts;
+    if (auto refused = AdmitConnection(peer)) return refused;
   }
   if (!config_.auth_enabled) return std::nullopt;
   // A token in the Authorization header (preferred) or the ?token= query parameter (never
@@ -678,9 +719,9 @@ std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool requir
   }
   auto claims = header_error.ok() ? VerifyToken(token) : Result<auth::Claims>(header_error);
   if (!claims.ok()) {
-    ++stats_.auth_failures;
     auto reason = auth::ReasonOf(claims.status());
     std::string name(reason ? auth::ReasonName(*reason) : "token_malformed");
+    CountAuthFailure(name);
     EW_WARN("auth", "rejected %s before upgrade: %s", peer.c_str(), name.c_str());
     HttpResponse r;
     r.status = 401;
@@ -705,12 +746,202 @@ std::optional<auth::Claims> Gateway::TakePendingClaims(lws* wsi) {
 Status Gateway::Submit(std::string_view topic, const cJSON* data, int64_t ts_ms) {
   EW_ASSIGN_OR_RETURN(PublishAction action, policy_->Evaluate(topic, data));
   std::string json = PrintJson(data);
+  if (action == PublishAction::kPublish && load_.shedding) {
+    TopicState* t = bus_.Find(topic);
+    if (t != nullptr && ShedEvent(t, MonotonicMicros())) {
+      ++stats_.events_shed;
+      action = PublishAction::kSuppress;
+    }
+  }
   if (action == PublishAction::kSuppress) {
     ++stats_.events_suppressed;
     return bus_.SetLatest(topic, json, ts_ms);
   }
   auto r = bus_.Publish(topic, json, ts_ms);
+  if (r.ok()) {
+    std::string kind(FirstSegment(topic));
+    auto it = stats_.events_by_kind.find(kind);
+    if (it != stats_.events_by_kind.end()) {
+      ++it->second;
+    } else if (stats_.events_by_kind.size() < 32) {
+      stats_.events_by_kind.emplace(std::move(kind), 1);
+    } else {
+      ++stats_.events_by_kind["other"];
+    }
+  }
   return r.status();
+}
+
+// While shedding, a topic matching shed_patterns publishes at most shed_rate_hz.
+bool Gateway::ShedEvent(TopicState* topic, int64_t now_us) {
+  bool shed_kind = false;
+  for (const std::string& p : config_.shed_patterns) {
+    if (TopicMatches(p, topic->name())) {
+      shed_kind = true;
+      break;
+    }
+  }
+  if (!shed_kind || config_.shed_rate_hz <= 0) return false;
+  int64_t min_interval_us = static_cast<int64_t>(1e6 / config_.shed_rate_hz);
+  return now_us - topic->last_publish_mono_us() < min_interval_us;
+}
+
+bool Gateway::IsLatestValueTopic(const TopicState* topic) {
+  auto it = latest_value_cache_.find(topic);
+  if (it != latest_value_cache_.end()) return it->second;
+  bool latest = false;
+  for (const std::string& p : config_.latest_value_patterns) {
+    if (TopicMatches(p, topic->name())) {
+      latest = true;
+      break;
+    }
+  }
+  latest_value_cache_.emplace(topic, latest);
+  return latest;
+}
+
+void Gateway::NoteIngest(std::optional<int64_t> producer_ts_ms) {
+  last_ingest_activity_us_ = MonotonicMicros();
+  if (producer_ts_ms) {
+    int64_t skew = std::llabs(*producer_ts_ms - UnixMillis());
+    max_clock_skew_ms_ = std::max(max_clock_skew_ms_, skew);
+  }
+}
+
+size_t Gateway::SessionQueuedBytes(const WsSession* s) {
+  return s->queued_bytes();
+}
+
+void Gateway::CountRejection(const std::string& reason) {
+  ++stats_.rejected_by_reason[reason];
+}
+
+void Gateway::CountAuthFailure(std::string_view reason) {
+  ++stats_.auth_failures;
+  ++stats_.auth_failures_by_reason[std::string(reason)];
+}
+
+size_t Gateway::ConnectionReservation() const {
+  if (config_.connection_reservation_bytes > 0) return config_.connection_reservation_bytes;
+  // lws reports 840 bytes of per-connection state plus the protocol's rx buffer; add the
+  // session's own state and a small allowance for its queue and receive buffer.
+  return 840 + config_.rx_buffer_bytes + sizeof(void*) * 4 + 1024;
+}
+
+size_t Gateway::AccountedBytes() const {
+  return FrameBytesLive() + accounted_other_bytes_;
+}
+
+size_t Gateway::ResidentBytes() {
+  long pages_total = 0;
+  long pages_resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  int n = std::fscanf(f, "%ld %ld", &pages_total, &pages_resident);
+  std::fclose(f);
+  if (n != 2) return 0;
+  return static_cast<size_t>(pages_resident) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+void Gateway::RecomputeAccounting() {
+  size_t bytes = 0;
+  size_t queued = 0;
+  for (WsSession* s : sessions_) {
+    bytes += s->OwnBytes() + 840 + config_.rx_buffer_bytes;
+    queued += s->queued_bytes();
+  }
+  bytes += polls_.size() * (sizeof(LongPoll) + 840 + 1024);
+  for (const auto& t : bus_.topics()) {
+    bytes += sizeof(TopicState) + t->name().capacity() + t->latest_data().capacity() +
+             t->ring().size() * sizeof(FrameRef) + t->subscriber_count() * 24;
+  }
+  accounted_other_bytes_ = bytes;
+  stats_.queued_high_water = std::max(stats_.queued_high_water, queued);
+}
+
+void Gateway::ReportLoad(double cpu_percent, std::optional<double> temperature_c) {
+  load_.cpu_percent = cpu_percent;
+  load_.temperature_c = temperature_c;
+  // Hysteresis: shed above the threshold, recover 10 CPU points / 5 degC below it.
+  bool hot =
+      config_.thermal_limit_c > 0 && temperature_c &&
+      *temperature_c >= (load_.shedding && load_.reason == "thermal" ? config_.thermal_limit_c - 5
+                                                                     : config_.thermal_limit_c);
+  bool busy =
+      cpu_percent >= (load_.shedding && load_.reason == "cpu" ? config_.cpu_shed_percent - 10
+                                                              : config_.cpu_shed_percent);
+  std::string reason = hot ? "thermal" : busy ? "cpu" : "";
+  bool shedding = !reason.empty();
+  if (shedding == load_.shedding && reason == load_.reason) return;
+  load_.shedding = shedding;
+  load_.reason = reason;
+  if (shedding) {
+    EW_WARN(
+        "load",
+        "shedding load (%s): cpu %.0f%%, temperature %s; refusing new connections, "
+        "per-frame topics down-sampled to %.1f Hz",
+        reason.c_str(), cpu_percent,
+        temperature_c ? (std::to_string(static_cast<int>(*temperature_c)) + " C").c_str() : "n/a",
+        config_.shed_rate_hz);
+  } else {
+    EW_INFO("load", "load shedding ended: cpu %.0f%%", cpu_percent);
+  }
+  JsonWriter w;
+  w.BeginObject().Key("active").Bool(shedding).Key("reason");
+  if (shedding) {
+    w.String(reason);
+  } else {
+    w.Null();
+  }
+  w.Key("cpu_percent").Double(cpu_percent);
+  if (temperature_c) w.Key("temperature_c").Double(*temperature_c);
+  w.Key("cpu_threshold").Double(config_.cpu_shed_percent);
+  if (config_.thermal_limit_c > 0) w.Key("thermal_limit_c").Double(config_.thermal_limit_c);
+  w.Key("frame_rate_hz").Double(config_.shed_rate_hz);
+  w.EndObject();
+  auto parsed = ParseJson(w.str());
+  if (parsed.ok()) Submit("system/load_shedding", parsed->get(), UnixMillis()).IgnoreError();
+}
+
+void Gateway::PublishGatewayStats() {
+  int64_t now = MonotonicMicros();
+  double dt = last_stats_us_ > 0 ? static_cast<double>(now - last_stats_us_) / 1e6 : 0;
+  double out_rate = dt > 0 ? static_cast<double>(stats_.frames_out - last_frames_out_) / dt : 0;
+  double in_rate = dt > 0 ? static_cast<double>(stats_.ingest_lines - last_ingest_lines_) / dt : 0;
+  last_stats_us_ = now;
+  last_frames_out_ = stats_.frames_out;
+  last_ingest_lines_ = stats_.ingest_lines;
+  uint64_t rejected = 0;
+  for (const auto& [reason, n] : stats_.rejected_by_reason) rejected += n;
+  uint64_t attempts = stats_.connection_attempts;
+  uint64_t errors = rejected + stats_.auth_failures + stats_.ingest_rejected +
+                    stats_.slow_consumer_closes + stats_.errors_sent;
+  uint64_t handled = attempts + stats_.messages_in + stats_.ingest_lines;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("uptime_s").Int(uptime_s());
+  w.Key("connections").Uint(sessions_.size());
+  w.Key("polls").Uint(polls_.size());
+  w.Key("connection_attempts").Uint(attempts);
+  w.Key("connection_success_rate")
+      .Double(attempts > 0 ? std::round(1000.0 * static_cast<double>(stats_.ws_accepted) /
+                                        static_cast<double>(attempts)) /
+                                 1000.0
+                           : 1.0);
+  w.Key("messages_per_second").Double(std::round(out_rate * 10) / 10);
+  w.Key("ingest_per_second").Double(std::round(in_rate * 10) / 10);
+  w.Key("error_rate")
+      .Double(handled > 0 ? std::round(10000.0 * static_cast<double>(errors) /
+                                       static_cast<double>(handled)) /
+                                10000.0
+                          : 0.0);
+  w.Key("accounted_bytes").Uint(AccountedBytes());
+  w.Key("memory_budget_bytes").Uint(config_.memory_budget_bytes);
+  w.Key("rss_bytes").Uint(ResidentBytes());
+  w.Key("load_shedding").Bool(load_.shedding);
+  w.EndObject();
+  auto parsed = ParseJson(w.str());
+  if (parsed.ok()) Submit("system/gateway", parsed->get(), UnixMillis()).IgnoreError();
 }
 
 void Gateway::SendHeartbeats() {
@@ -731,6 +962,17 @@ void Gateway::RefreshUnchanged() {
 }
 
 void Gateway::InstallBuiltinRoutes() {
+  router_.Add("/metrics", [this](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = MetricsText();
+    return r;
+  });
+  router_.Add("/api/v1/diagnostics", [this](const HttpRequest&) {
+    HttpResponse r;
+    r.body = DiagnosticsJson();
+    return r;
+  });
   router_.Add("/healthz", [this](const HttpRequest&) {
     JsonWriter w;
     w.BeginObject()

@@ -103,6 +103,7 @@ class IngestConnection final : public RawHandler {
       return;
     }
     auto& msg = std::get<IngestMessage>(parsed);
+    gw.NoteIngest(msg.ts_ms);
     Status s = gw.Submit(msg.topic, msg.data, msg.ts_ms.value_or(UnixMillis()));
     if (!s.ok()) {
       const char* code = s.code() == StatusCode::kResourceExhausted ? "too_many_topics"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "edgewatch/base/clock.h"
 #include "edgewatch/base/json_writer.h"
@@ -60,6 +61,7 @@ WsSession::WsSession(Gateway& gw, lws* wsi, std::optional<auth::Claims> claims)
       claims_(std::move(claims)) {
   gw_.AddSession(this);
   authed_ = !gw_.config().auth_enabled || claims_.has_value();
+  last_activity_us_ = MonotonicMicros();
   auth_deadline_us_ =
       MonotonicMicros() + static_cast<int64_t>(gw_.config().auth_timeout_s) * 1000000;
   SendJson(WelcomeMessage(gw_.config().server_name, id_, gw_.epoch(), gw_.config().heartbeat_s));
@@ -88,34 +90,95 @@ void WsSession::SendError(std::optional<int64_t> id, std::string_view code,
 void WsSession::OnEvent(const FrameRef& event) {
   if (close_pending_) return;
   queue_.Push(event);
-  if (queue_.bytes() > gw_.config().session_queue_bytes) Lag();
+  if (queue_.bytes() > gw_.config().session_queue_bytes) Overflow();
   RequestWrite();
 }
 
 // The session fell behind: drop its queued events, tell it, and jump to the latest event of
 // each topic it lost events on. (The full budget policy -- coalescing, 4408 -- replaces this.)
-void WsSession::Lag() {
-  std::set<const TopicState*> lost;
-  uint64_t dropped = 0;
-  queue_.RemoveIf([&](const FrameRef& f) {
-    if (f->topic == nullptr) return false;
-    lost.insert(f->topic);
-    ++dropped;
-    return true;
-  });
-  ++gw_.mutable_stats().lagged;
-  EW_WARN("ws", "session %s lagged: dropped %llu queued events", id_.c_str(),
-          static_cast<unsigned long long>(dropped));
-  SendError(std::nullopt, "lagged",
-            "client fell behind; " + std::to_string(dropped) +
-                " queued events dropped, continuing from the latest event of each topic");
-  std::vector<FrameRef> latest;
-  for (const TopicState* t : lost) {
-    if (t->latest()) latest.push_back(t->latest());
+// The session's unsent bytes exceed its budget. First coalesce: for topics of "latest value"
+// kinds, queued events superseded by a newer one of the same topic are dropped and the client is
+// told exactly which with {"type":"skipped","topic","from","to"} just before the newer event.
+// If that is not enough, the session is closed with 4408 slow_consumer (it can resume).
+void WsSession::Overflow() {
+  std::vector<FrameRef> frames;
+  frames.reserve(queue_.size());
+  while (!queue_.empty()) frames.push_back(queue_.Pop());
+  std::unordered_map<const TopicState*, uint64_t> newest;  // latest-value topics only
+  for (const FrameRef& f : frames) {
+    if (f->topic != nullptr && gw_.IsLatestValueTopic(f->topic)) {
+      uint64_t& n = newest[f->topic];
+      n = std::max(n, f->seq);
+    }
   }
-  std::sort(latest.begin(), latest.end(),
-            [](const FrameRef& a, const FrameRef& b) { return a->gseq < b->gseq; });
-  for (auto& f : latest) queue_.Push(std::move(f));
+  struct Range {
+    uint64_t from = 0;
+    uint64_t to = 0;
+  };
+  std::unordered_map<const TopicState*, Range> dropped;
+  uint64_t coalesced = 0;
+  for (const FrameRef& f : frames) {
+    auto it = f->topic != nullptr ? newest.find(f->topic) : newest.end();
+    if (it == newest.end()) {
+      queue_.Push(f);
+      continue;
+    }
+    if (f->seq < it->second) {
+      Range& r = dropped[f->topic];
+      if (r.from == 0) r.from = f->seq;
+      r.to = f->seq;
+      ++coalesced;
+      continue;
+    }
+    auto d = dropped.find(f->topic);
+    if (d != dropped.end()) {
+      JsonWriter w;
+      w.BeginObject().Key("type").String("skipped").Key("topic").String(f->topic->name());
+      w.Key("from").Uint(d->second.from).Key("to").Uint(d->second.to).EndObject();
+      queue_.Push(MakeControlFrame(w.str()));
+      ++gw_.mutable_stats().skipped_messages;
+      dropped.erase(d);
+    }
+    queue_.Push(f);
+  }
+  gw_.mutable_stats().coalesced += coalesced;
+  if (queue_.bytes() <= gw_.config().session_queue_bytes) return;
+
+  ++gw_.mutable_stats().slow_consumer_closes;
+  EW_WARN("ws",
+          "session %s from %s is a slow consumer (%zu bytes unsent after coalescing): "
+          "closing 4408",
+          id_.c_str(), PeerOf(wsi_).c_str(), queue_.bytes());
+  queue_.Clear();  // give the memory back now, whatever the socket does
+  Close(kCloseSlowConsumer, "slow_consumer", true);
+  // A client that stopped reading may never make the socket writeable again: bound the close.
+  lws_set_timeout(wsi_, PENDING_TIMEOUT_CLOSE_SEND, 30);
+}
+
+// Writes up to kMaxBatchEvents consecutive queued events as one
+// {"type":"batch","events":[...]} frame. Returns lws_write's result.
+int WsSession::WriteBatch() {
+  constexpr size_t kMaxBatchEvents = 64;
+  constexpr size_t kMaxBatchBytes = 32 * 1024;
+  std::string buf(LWS_PRE, '\0');
+  buf += "{\"type\":\"batch\",\"events\":[";
+  size_t n = 0;
+  while (!queue_.empty() && queue_.Front()->topic != nullptr && n < kMaxBatchEvents &&
+         (n == 0 || buf.size() + queue_.Front()->payload().size() < kMaxBatchBytes)) {
+    FrameRef f = queue_.Pop();
+    if (n++ > 0) buf.push_back(',');
+    buf.append(f->payload());
+  }
+  buf += "]}";
+  size_t len = buf.size() - LWS_PRE;
+  int written =
+      lws_write(wsi_, reinterpret_cast<unsigned char*>(buf.data()) + LWS_PRE, len, LWS_WRITE_TEXT);
+  if (written < 0) return written;
+  GatewayStats& stats = gw_.mutable_stats();
+  ++stats.frames_out;
+  ++stats.batches;
+  stats.bytes_out += len;
+  return written;
 }
 
 void WsSession::Close(int code, std::string reason, bool now) {
@@ -129,6 +192,7 @@ void WsSession::Close(int code, std::string reason, bool now) {
 
 void WsSession::OnReceive(const void* in, size_t len) {
   if (close_pending_) return;
+  last_activity_us_ = MonotonicMicros();
   if (lws_frame_is_binary(wsi_)) {
     Close(LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted", true);
     return;
@@ -206,7 +270,7 @@ void WsSession::HandleAuth(ClientOp& op) {
   if (!verified.ok()) {
     auto reason = auth::ReasonOf(verified.status());
     std::string name(reason ? auth::ReasonName(*reason) : "token_malformed");
-    ++gw_.mutable_stats().auth_failures;
+    gw_.CountAuthFailure(name);
     EW_WARN("auth", "session %s from %s: %s", id_.c_str(), PeerOf(wsi_).c_str(), name.c_str());
     if (!authed_) {
       Close(kCloseAuthFailed, name, true);
@@ -260,7 +324,7 @@ void WsSession::Sweep(int64_t now_us, int64_t now_s) {
   if (close_pending_ || !gw_.config().auth_enabled) return;
   if (!authed_) {
     if (now_us >= auth_deadline_us_) {
-      ++gw_.mutable_stats().auth_failures;
+      gw_.CountAuthFailure("auth_timeout");
       EW_WARN("auth", "session %s from %s: no auth frame within %d s", id_.c_str(),
               PeerOf(wsi_).c_str(), gw_.config().auth_timeout_s);
       Close(kCloseAuthFailed, "auth_timeout", true);
@@ -308,13 +372,14 @@ void WsSession::HandleSubscribe(ClientOp& op) {
   if (added.empty()) return;
   // Snapshot or resume for the newly matched topics, then live events, which the bus delivers
   // from now on (same thread: no gap and no duplicate between the two).
+  if (op.batch) batch_ = true;
   ResumeRequest request{op.epoch, op.since};
   ResumePlan plan = PlanResume(newly, request, gw_.epoch());
-  SendJson(SubscribedMessage(op.id, added,
-                             request.resume() ? std::optional<bool>(plan.recovered) : std::nullopt));
+  SendJson(SubscribedMessage(
+      op.id, added, request.resume() ? std::optional<bool>(plan.recovered) : std::nullopt));
   for (const Gap& gap : plan.gaps) SendJson(GapMessage(gap));
   for (auto& f : plan.events) queue_.Push(std::move(f));
-  if (queue_.bytes() > gw_.config().session_queue_bytes) Lag();
+  if (queue_.bytes() > gw_.config().session_queue_bytes) Overflow();
   RequestWrite();
   if (!gw_.subscribe_hooks().empty()) {
     OpContext ctx(*this, op.id);
@@ -345,6 +410,10 @@ int WsSession::OnWriteable() {
   GatewayStats& stats = gw_.mutable_stats();
   for (int i = 0; i < kMaxFramesPerWrite && !queue_.empty(); ++i) {
     if (lws_send_pipe_choked(wsi_)) break;
+    if (batch_ && queue_.size() > 1 && queue_.Front()->topic != nullptr) {
+      if (WriteBatch() < 0) return -1;
+      continue;
+    }
     FrameRef f = queue_.Pop();
     size_t len = f->buf.size() - LWS_PRE;
     // lws_write needs a mutable pointer; it writes the WebSocket header into the LWS_PRE
@@ -357,6 +426,22 @@ int WsSession::OnWriteable() {
   }
   if (!queue_.empty() || close_pending_) RequestWrite();
   return 0;
+}
+
+bool WsSession::ClosedByIdle(int64_t now_us) const {
+  return !close_pending_ &&
+         now_us - last_activity_us_ >= static_cast<int64_t>(gw_.config().idle_timeout_s) * 1000000;
+}
+
+size_t WsSession::OwnBytes() const {
+  size_t bytes = sizeof(*this) + rx_.capacity() + queue_.capacity() * sizeof(FrameRef) +
+                 close_reason_.capacity();
+  if (claims_) {
+    bytes += sizeof(auth::Claims) + claims_->sub.capacity();
+    for (const auto& p : claims_->scopes.read) bytes += sizeof(std::string) + p.capacity();
+    for (const auto& p : claims_->scopes.write) bytes += sizeof(std::string) + p.capacity();
+  }
+  return bytes;
 }
 
 }  // namespace edgewatch::fw

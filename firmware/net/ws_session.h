@@ -59,6 +59,14 @@ class WsSession final : public Subscriber, public ClientPeer {
   // Periodic checks (auth timeout, token expiry); `now_us` monotonic, `now_s` unix seconds.
   void Sweep(int64_t now_us, int64_t now_s);
 
+  // A message or a pong arrived (the idle policy's notion of activity).
+  void NoteActivity(int64_t now_us) { last_activity_us_ = now_us; }
+  // True when the client went silent long enough for lws's idle policy to have closed it.
+  bool ClosedByIdle(int64_t now_us) const;
+  // Memory this session holds besides shared frames: its own state, receive buffer, queue slots.
+  size_t OwnBytes() const;
+  bool closing() const { return close_pending_; }
+
   // Index in the gateway's session list (for O(1) removal).
   size_t slot = 0;
 
@@ -69,7 +77,8 @@ class WsSession final : public Subscriber, public ClientPeer {
   void HandleUnsubscribe(ClientOp& op);
   void DropForbiddenSubscriptions();
   void SendError(std::optional<int64_t> id, std::string_view code, std::string_view message);
-  void Lag();
+  void Overflow();
+  int WriteBatch();
   void RequestWrite();
 
   Gateway& gw_;
@@ -82,6 +91,8 @@ class WsSession final : public Subscriber, public ClientPeer {
   bool authed_ = false;
   int64_t auth_deadline_us_ = 0;
   int64_t expired_notice_us_ = 0;  // when token_expired was sent (0: not sent)
+  bool batch_ = false;             // the client asked for batched delivery
+  int64_t last_activity_us_ = 0;
   bool close_pending_ = false;
   bool close_now_ = false;
   int close_code_ = 0;

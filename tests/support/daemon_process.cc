@@ -117,6 +117,9 @@ Status DaemonProcess::Start(const DaemonOptions& options) {
   std::vector<std::string> argv = {binary};
   if (options.default_listen) argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
   argv.insert(argv.end(), {"--ready-fd", "3"});
+  // The machine's real CPU load (parallel tests, a busy CI host) must not make the gateway shed
+  // load in tests that are not about it: CPU shedding is off unless a test asks for it.
+  argv.insert(argv.end(), {"--cpu-shed-percent", "101"});
   if (options.default_board) {
     std::string board = SourceDir() + "/boards/generic-x86_64.json";
     if (::access(board.c_str(), R_OK) != 0) return NotFound("board file missing: " + board);

@@ -61,6 +61,8 @@ class TopicState {
   // what it has) when the ring no longer holds every such event.
   bool CollectSince(uint64_t since, std::vector<FrameRef>* out) const;
   size_t subscriber_count() const { return subs_.size(); }
+  // Monotonic time (µs) of the last publish; 0 before the first.
+  int64_t last_publish_mono_us() const { return last_publish_mono_us_; }
 
  private:
   friend class Bus;

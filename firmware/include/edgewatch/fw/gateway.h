@@ -15,11 +15,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "edgewatch/base/status.h"
@@ -77,6 +78,26 @@ struct GatewayConfig {
   double conn_rate_per_ip = 10;   // new WebSocket/HTTP requests per second per address...
   double conn_burst_per_ip = 20;  // ...with this burst; beyond: HTTP 429 + Retry-After
   int handshake_timeout_s = 10;   // an HTTP request/handshake not complete by then is dropped
+
+  // Memory budget and admission (docs/budgets.md). A connection (WebSocket or parked poll) is
+  // admitted only while connections < max_ws_connections and accounted memory plus the
+  // per-connection reservation fits memory_budget_bytes.
+  size_t memory_budget_bytes = 64u << 20;
+  size_t connection_reservation_bytes = 0;  // 0: derived (session state + lws + rx buffer)
+
+  // Load shedding: while CPU or temperature is over its threshold, new connections are refused
+  // (reason cpu|thermal) and topics matching shed_patterns are down-sampled to shed_rate_hz.
+  double cpu_shed_percent = 80;
+  double thermal_limit_c = 0;  // 0: no thermal limit
+  double shed_rate_hz = 2;
+  std::vector<std::string> shed_patterns = {"pipeline/+/frame"};
+
+  // Slow consumers: for topics of "latest value" kinds, pending events superseded by a newer one
+  // of the same topic are dropped (the client gets a `skipped` message) before the session is
+  // closed with 4408.
+  std::vector<std::string> latest_value_patterns = {"pipeline/+/frame", "pipeline/+/status",
+                                                    "pipeline/+/analytics", "system/resources"};
+  int gateway_topic_period_s = 5;  // system/gateway (0: off)
 };
 
 struct GatewayStats {
@@ -98,6 +119,26 @@ struct GatewayStats {
   uint64_t rejected_rate = 0;
   uint64_t rejected_overload = 0;
   uint64_t rate_limit_closes = 0;
+  uint64_t connection_attempts = 0;  // WebSocket upgrades and polls that reached admission
+  uint64_t coalesced = 0;            // queued events dropped as superseded
+  uint64_t skipped_messages = 0;
+  uint64_t slow_consumer_closes = 0;
+  uint64_t events_shed = 0;         // down-sampled while shedding load
+  uint64_t heartbeat_timeouts = 0;  // clients closed by the idle policy
+  uint64_t batches = 0;
+  uint64_t errors_sent = 0;
+  size_t queued_high_water = 0;                        // largest total of unsent bytes seen
+  std::map<std::string, uint64_t> rejected_by_reason;  // admission refusals
+  std::map<std::string, uint64_t> auth_failures_by_reason;
+  std::map<std::string, uint64_t> events_by_kind;  // first topic segment (<= 32 labels)
+};
+
+// Load shedding state (loop thread).
+struct LoadState {
+  bool shedding = false;
+  std::string reason;  // "cpu" | "thermal" | ""
+  double cpu_percent = 0;
+  std::optional<double> temperature_c;
 };
 
 class WsSession;
@@ -148,6 +189,29 @@ class Gateway {
   // on the loop thread each time it is readable and must drain what it can without blocking.
   Status WatchFd(int fd, std::function<void()> on_readable);
 
+  // Memory accounted to the gateway (loop thread): every live frame once, every connection's own
+  // state and lws buffers, topic state. Refreshed by the periodic sweep; frames are exact.
+  size_t AccountedBytes() const;
+  size_t ConnectionReservation() const;
+  // The process's resident set size (from /proc/self/statm), for comparison.
+  static size_t ResidentBytes();
+
+  // Loop thread: the application reports CPU and temperature readings (system/resources);
+  // the gateway decides load shedding and publishes each change on system/load_shedding.
+  void ReportLoad(double cpu_percent, std::optional<double> temperature_c);
+  const LoadState& load_state() const { return load_; }
+
+  // Prometheus text exposition of the gateway's counters (GET /metrics).
+  std::string MetricsText() const;
+  // seed 001's DiagnosticResult computed from live state (GET /api/v1/diagnostics).
+  std::string DiagnosticsJson() const;
+  // Records an admission refusal / auth failure with its reason (for metrics).
+  void CountRejection(const std::string& reason);
+  void CountAuthFailure(std::string_view reason);
+  // A producer line arrived (with its own event time, if it gave one): silence and clock-skew
+  // diagnostics.
+  void NoteIngest(std::optional<int64_t> producer_ts_ms);
+
   // Verifies `token` against the gateway's auth settings (loop thread).
   Result<auth::Claims> VerifyToken(std::string_view token) const;
 
@@ -182,6 +246,10 @@ class Gateway {
   // admission, and a header/query token. Returns a response to send instead, or nullopt.
   // On success stores the verified claims (if a token was presented) for TakePendingClaims().
   std::optional<HttpResponse> Admit(lws* wsi, bool websocket, bool require_token);
+  // Admission of one more connection (WebSocket or parked poll): 503 with the reason, or nullopt.
+  std::optional<HttpResponse> AdmitConnection(const std::string& peer);
+  // Whether `topic` is of a "latest value" kind (slow-consumer coalescing); cached per topic.
+  bool IsLatestValueTopic(const TopicState* topic);
   std::optional<auth::Claims> TakePendingClaims(lws* wsi);
   void DropPendingClaims(lws* wsi) { pending_claims_.erase(wsi); }
 
@@ -191,6 +259,9 @@ class Gateway {
   void RefreshUnchanged();
   void BeginShutdown();
   void SweepSessions();
+  void PublishGatewayStats();
+  void RecomputeAccounting();
+  bool ShedEvent(TopicState* topic, int64_t now_us);
 
   GatewayConfig config_;
   PassThroughPolicy passthrough_;
@@ -215,6 +286,20 @@ class Gateway {
   std::map<std::string, OpHandler, std::less<>> ops_;
   std::vector<SubscribeHook> subscribe_hooks_;
   Timer sweep_timer_;
+  Timer stats_timer_;
+  LoadState load_;
+  std::unordered_map<const TopicState*, bool> latest_value_cache_;
+  size_t accounted_other_bytes_ = 0;   // sessions, polls, topics (refreshed by the sweep)
+  std::vector<uint64_t> lag_buckets_;  // event-loop lag histogram (see MetricsText)
+  uint64_t lag_count_ = 0;
+  double lag_sum_s_ = 0;
+  // For system/gateway rates.
+  uint64_t last_frames_out_ = 0;
+  uint64_t last_ingest_lines_ = 0;
+  int64_t last_stats_us_ = 0;
+  int64_t last_ingest_activity_us_ = 0;
+  int64_t max_clock_skew_ms_ = 0;
+  static size_t SessionQueuedBytes(const WsSession* s);
   uint64_t next_timer_id_ = 0;
   Timer heartbeat_timer_;
   Timer refresh_timer_;

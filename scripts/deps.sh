@@ -14,7 +14,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmbedtls-dev
   libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev)
-test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat nodejs)
+test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat nodejs
+  python3-statsmodels)  # statsmodels: the forecast accuracy check (docs/benchmarks.md)
 # The JavaScript client's tests need Node 18+ and npm. Some nodejs builds (NodeSource) ship npm
 # themselves and conflict with Debian's npm package: ask for it only when the command is missing.
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)

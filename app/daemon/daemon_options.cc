@@ -209,6 +209,9 @@ Status ParseConfigJson(std::string_view text, DaemonOptions* o) {
     if (!parsed_rules.ok()) return InvalidArgument(parsed_rules.status().message());
     o->rules = std::move(parsed_rules).value();
   }
+  auto forecasts = forecast::ParseForecastConfig(root);  // "forecasts" (docs/forecasts.md)
+  if (!forecasts.ok()) return forecasts.status();
+  o->forecasts = std::move(forecasts).value();
   return OkStatus();
 }
 
@@ -245,6 +248,8 @@ Board and configuration
                            auth_timeout_s, expiry_grace_s, handshake_timeout_s, msg_rate,
                            msg_burst, conn_rate_per_ip, conn_burst_per_ip, rules: alert rules,
                            see docs/hardware.md)
+                           Forecasts: keys forecasts, forecast_max_series, see
+                           docs/forecasts.md; --demo alone forecasts each camera's people_count
   --state-dir DIR          where state is kept (default /var/lib/edgewatch when writable, else
                            ~/.local/state/edgewatch)
   --demo                   run the built-in demo pipeline (two cameras and a training run),

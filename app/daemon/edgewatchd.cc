@@ -12,6 +12,7 @@
 #include "edgewatch/app/alerts/alert_service.h"
 #include "edgewatch/app/daemon_options.h"
 #include "edgewatch/app/demo_producer.h"
+#include "edgewatch/app/forecast/forecast_service.h"
 #include "edgewatch/app/system_publisher.h"
 #include "edgewatch/app/telemetry_policy.h"
 #include "edgewatch/base/clock.h"
@@ -134,7 +135,14 @@ int Main(int argc, char** argv) {
   }
 
   TelemetryPolicy policy(opts.policy);
-  fw::Gateway gw(opts.gateway, &policy);
+  // Forecasts (docs/forecasts.md): the tap hands every accepted update to the service; fitting
+  // runs on its worker thread. The demo forecasts each camera's people_count unless configured.
+  if (opts.demo && opts.forecasts.specs.empty()) {
+    opts.forecasts.specs = forecast::DemoForecastConfig().specs;
+  }
+  forecast::ForecastService forecasts(opts.forecasts);
+  forecast::ForecastTap forecast_tap(policy, forecasts);
+  fw::Gateway gw(opts.gateway, &forecast_tap);
   Status started = gw.Start();
   if (!started.ok()) {
     EW_ERROR("main", "cannot start: %s", started.ToString().c_str());
@@ -186,8 +194,14 @@ int Main(int argc, char** argv) {
             gw.ingest_path().c_str());
   }
 
+  if (Status s = forecasts.Attach(gw); !s.ok()) {
+    EW_ERROR("main", "forecasts: %s", s.ToString().c_str());
+    return 1;
+  }
+
   if (opts.ready_fd >= 0) WriteReady(opts.ready_fd, gw);
   gw.Run();
+  forecasts.Stop();  // cancels a running fit and joins the worker before the gateway goes away
   demo.Stop();
   EW_INFO("main", "stopped");
   return 0;

@@ -75,6 +75,29 @@ constexpr FieldSpec kResources[] = {
     {"uptime_s", FieldType::kNumber, false, 0},
 };
 
+// Forecast outputs (issue 7; docs/forecasts.md), from edgewatchd's forecaster or from a
+// producer's own model. `fit` describes Holt-Winters parameters and is optional for other models.
+constexpr int kMaxForecastHorizon = 10000;
+constexpr FieldSpec kForecast[] = {
+    {"model", FieldType::kString, true},
+    {"generated_at", FieldType::kInteger, true, 0},
+    {"step_ms", FieldType::kInteger, true, 0},
+    {"context", FieldType::kInteger, true, 0},
+    {"horizon", FieldType::kInteger, true, 1, kMaxForecastHorizon},
+    {"points", FieldType::kArray, true},
+    {"lower", FieldType::kArray, true},
+    {"upper", FieldType::kArray, true},
+    {"lower80", FieldType::kArray, false},
+    {"upper80", FieldType::kArray, false},
+    {"level", FieldType::kNumber, false, 0, 100},
+    {"fit", FieldType::kObject, false},
+    {"fit.alpha", FieldType::kNumber, false, 0, 1},
+    {"fit.beta", FieldType::kNumber, false, 0, 1},
+    {"fit.gamma", FieldType::kNumber, false, 0, 1},
+    {"fit.phi", FieldType::kNumber, false, 0, 1},
+    {"fit.mae", FieldType::kNumber, false, 0},
+};
+
 std::string FormatBound(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%g", v);
@@ -105,6 +128,8 @@ const char* TypeWord(FieldType type) {
       return "an integer";
     case FieldType::kObject:
       return "an object";
+    case FieldType::kArray:
+      return "an array";
     case FieldType::kAny:
       return "a value";
   }
@@ -150,6 +175,9 @@ Status CheckField(const cJSON* data, const FieldSpec& spec) {
     case FieldType::kObject:
       type_ok = cJSON_IsObject(item);
       break;
+    case FieldType::kArray:
+      type_ok = cJSON_IsArray(item);
+      break;
     case FieldType::kAny:
       type_ok = true;
       break;
@@ -160,6 +188,41 @@ Status CheckField(const cJSON* data, const FieldSpec& spec) {
   if (spec.type == FieldType::kNumber || spec.type == FieldType::kInteger) {
     double v = item->valuedouble;
     if (!(v >= spec.min && v <= spec.max)) return InvalidArgument(RangeMessage(spec));
+  }
+  return OkStatus();
+}
+
+// The arrays of a forecast: each of `horizon` numbers, and the bands ordered. The table already
+// checked presence, types and the horizon's range.
+Status CheckForecastArrays(const cJSON* data) {
+  const size_t horizon =
+      static_cast<size_t>(cJSON_GetObjectItemCaseSensitive(data, "horizon")->valuedouble);
+  const char* const names[] = {"points", "lower", "upper", "lower80", "upper80"};
+  const cJSON* arrays[5] = {};
+  for (size_t i = 0; i < 5; ++i) {
+    const cJSON* a = cJSON_GetObjectItemCaseSensitive(data, names[i]);
+    if (!cJSON_IsArray(a)) continue;  // optional and absent (or null)
+    size_t n = 0;
+    for (const cJSON* c = a->child; c != nullptr; c = c->next, ++n) {
+      if (!cJSON_IsNumber(c)) return InvalidArgument(std::string(names[i]) + " must hold numbers");
+    }
+    if (n != horizon) {
+      return InvalidArgument(std::string(names[i]) + " must have horizon (" +
+                             std::to_string(horizon) + ") values, has " + std::to_string(n));
+    }
+    arrays[i] = a;
+  }
+  for (size_t band = 1; band <= 3; band += 2) {
+    if (arrays[band] == nullptr || arrays[band + 1] == nullptr) continue;
+    const cJSON* lo = arrays[band]->child;
+    const cJSON* hi = arrays[band + 1]->child;
+    for (size_t i = 0; lo != nullptr; lo = lo->next, hi = hi->next, ++i) {
+      if (!(lo->valuedouble <= hi->valuedouble)) {
+        return InvalidArgument(std::string(names[band]) + "[" + std::to_string(i) +
+                               "] must not exceed " + names[band + 1] + "[" + std::to_string(i) +
+                               "]");
+      }
+    }
   }
   return OkStatus();
 }
@@ -180,6 +243,8 @@ std::span<const FieldSpec> SchemaFor(TopicKind kind) {
       return kTraining;
     case TopicKind::kSystemResources:
       return kResources;
+    case TopicKind::kForecast:
+      return kForecast;
     case TopicKind::kOther:
       break;
   }
@@ -215,6 +280,10 @@ Status ValidateKind(TopicKind kind, std::string_view subject, const cJSON* data)
   if (kind == TopicKind::kTrainingMetrics && subject.empty()) {
     return InvalidArgument("the topic's run segment is empty");
   }
+  if (kind == TopicKind::kForecast && subject.empty()) {
+    return InvalidArgument(
+        "forecast topics are forecast/<source topic>/<field>: the source or the field is empty");
+  }
   for (const FieldSpec& spec : SchemaFor(kind)) EW_TRY(CheckField(data, spec));
 
   if (pipeline) {
@@ -225,6 +294,7 @@ Status ValidateKind(TopicKind kind, std::string_view subject, const cJSON* data)
                              std::string(subject) + "\"");
     }
   }
+  if (kind == TopicKind::kForecast) EW_TRY(CheckForecastArrays(data));
   if (kind == TopicKind::kSystemResources) {
     double used = cJSON_GetObjectItemCaseSensitive(data, "memory_used_bytes")->valuedouble;
     double total = cJSON_GetObjectItemCaseSensitive(data, "memory_total_bytes")->valuedouble;

@@ -6,9 +6,8 @@ namespace edgewatch::app {
 namespace {
 
 constexpr std::array<std::string_view, kTopicKindCount> kNames = {
-    "pipeline_status", "pipeline_frame",   "pipeline_analytics",
-    "pipeline_error",  "training_metrics", "system_resources",
-    "other",
+    "pipeline_status",  "pipeline_frame",   "pipeline_analytics", "pipeline_error",
+    "training_metrics", "system_resources", "forecast",           "other",
 };
 
 }  // namespace
@@ -16,6 +15,14 @@ constexpr std::array<std::string_view, kTopicKindCount> kNames = {
 TopicKind ClassifyTopic(std::string_view topic, std::string_view* subject) {
   if (subject != nullptr) *subject = {};
   if (topic == "system/resources") return TopicKind::kSystemResources;
+  if (topic.starts_with("forecast/")) {
+    // forecast/<source topic...>/<field>: at least three segments.
+    size_t last = topic.rfind('/');
+    if (last <= 8) return TopicKind::kOther;  // only "forecast/<x>"
+    // An empty field segment yields an empty subject, which the schema validator rejects.
+    if (subject != nullptr && last + 1 < topic.size()) *subject = topic.substr(9, last - 9);
+    return TopicKind::kForecast;
+  }
 
   // Exactly three segments: <root>/<subject>/<leaf>.
   size_t first = topic.find('/');

@@ -99,7 +99,7 @@ TEST(PolicyConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(Error(R"({"suppression":{"frames":{}}})"),
             "suppression: unknown topic kind \"frames\" (expected one of pipeline_status, "
             "pipeline_frame, pipeline_analytics, pipeline_error, training_metrics, "
-            "system_resources)");
+            "system_resources, forecast)");
   EXPECT_EQ(Error(R"({"suppression":{"other":{"x":1}}})"),
             "suppression.other: opaque topics are never suppressed");
   EXPECT_EQ(Error(R"({"suppression":{"training_metrics":0.001}})"),

@@ -47,7 +47,14 @@ constexpr Example kResources = {
     R"({"cpu_percent":42.5,"memory_used_bytes":1000,"memory_total_bytes":4000,
         "temperature_c":51.2,"uptime_s":3600})"};
 
-constexpr Example kAll[] = {kStatus, kFrame, kAnalytics, kError, kTraining, kResources};
+constexpr Example kForecast = {
+    "forecast/pipeline/cam1/analytics/people_count",
+    R"({"model":"holt_winters","generated_at":1700000000000,"step_ms":1000,"context":60,
+        "horizon":3,"level":95,"points":[1,2,3],"lower":[0,1,1],"upper":[2,3,5],
+        "lower80":[0.5,1.5,2],"upper80":[1.5,2.5,4],
+        "fit":{"alpha":0.5,"beta":0.1,"gamma":0,"phi":0.98,"mae":0.7}})"};
+
+constexpr Example kAll[] = {kStatus, kFrame, kAnalytics, kError, kTraining, kResources, kForecast};
 
 void DeletePath(cJSON* root, std::string_view path) {
   size_t dot = path.rfind('.');
@@ -158,6 +165,10 @@ TEST(SchemaTest, EachWrongTypeIsNamed) {
             ReplacePath(d, spec.path, cJSON_CreateArray());
             expected = " must be an object";
             break;
+          case FieldType::kArray:
+            ReplacePath(d, spec.path, cJSON_CreateObject());
+            expected = " must be an array";
+            break;
           case FieldType::kAny:
             break;
         }
@@ -195,6 +206,9 @@ TEST(SchemaTest, RangesAreChecked) {
       {kAnalytics, "analytics.people_count", -1, "analytics.people_count must be >= 0"},
       {kTraining, "map50", 1.2, "map50 must be between 0 and 1"},
       {kTraining, "epoch", -1, "epoch must be >= 0"},
+      {kForecast, "horizon", 0, "horizon must be between 1 and 10000"},
+      {kForecast, "fit.phi", 1.5, "fit.phi must be between 0 and 1"},
+      {kForecast, "generated_at", -5, "generated_at must be >= 0"},
   };
   for (const Case& c : cases) {
     Status s =
@@ -252,10 +266,54 @@ TEST(SchemaTest, NestedOptionalObjectChecksItsChildrenOnlyWhenPresent) {
             "detailed_status.stats is required");
 }
 
+TEST(SchemaTest, ForecastArraysHaveTheHorizonsLengthAndOrderedBands) {
+  Status s = Validate(kForecast, [](cJSON* d) {
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItemCaseSensitive(d, "upper"), 0);
+  });
+  EXPECT_EQ(s.message(), "upper must have horizon (3) values, has 2");
+  s = Validate(kForecast, [](cJSON* d) {
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(d, "points"), 1,
+                             cJSON_CreateString("2"));
+  });
+  EXPECT_EQ(s.message(), "points must hold numbers");
+  s = Validate(kForecast, [](cJSON* d) {
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(d, "lower"), 1,
+                             cJSON_CreateNumber(3.5));
+  });
+  EXPECT_EQ(s.message(), "lower[1] must not exceed upper[1]");
+  s = Validate(kForecast, [](cJSON* d) {
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(d, "upper80"), 2,
+                             cJSON_CreateNumber(1));
+  });
+  EXPECT_EQ(s.message(), "lower80[2] must not exceed upper80[2]");
+  s = Validate(kForecast, [](cJSON* d) { ReplacePath(d, "horizon", cJSON_CreateNumber(4)); });
+  EXPECT_EQ(s.message(), "points must have horizon (4) values, has 3");
+}
+
+TEST(SchemaTest, ExternalModelsPassWithoutHoltWintersFit) {
+  // A producer's own model (e.g. TTM-R2 on the GPU) publishes the same schema without `fit`.
+  EXPECT_TRUE(ValidateTelemetry("forecast/sensors/line1/temp/value",
+                                Parse(R"({"model":"granite-ttm-r2","generated_at":1,"step_ms":60000,
+                                    "context":512,"horizon":2,"points":[20.5,20.7],
+                                    "lower":[19,19.1],"upper":[22,22.4]})")
+                                    .get())
+                  .ok());
+}
+
+TEST(SchemaTest, ForecastTopicNeedsSourceAndField) {
+  for (const char* topic : {"forecast//people_count", "forecast/pipeline/cam1/analytics/"}) {
+    EXPECT_EQ(ValidateTelemetry(topic, Parse(kForecast.data).get()).message(),
+              "forecast topics are forecast/<source topic>/<field>: the source or the field is "
+              "empty")
+        << topic;
+  }
+}
+
 TEST(SchemaTest, DataMustBeAnObjectEvenOnOtherTopics) {
-  EXPECT_TRUE(ValidateTelemetry("forecast/x/y", Parse(R"({"anything":[1,"two"]})").get()).ok());
+  EXPECT_TRUE(ValidateTelemetry("custom/x/y", Parse(R"({"anything":[1,"two"]})").get()).ok());
   EXPECT_TRUE(ValidateTelemetry("pipeline/cam1", Parse("{}").get()).ok());
-  for (const char* topic : {"forecast/x/y", "pipeline/cam1/frame", "system/resources"}) {
+  for (const char* topic :
+       {"custom/x/y", "pipeline/cam1/frame", "system/resources", "forecast/x/y"}) {
     EXPECT_EQ(ValidateTelemetry(topic, Parse("[1,2]").get()).message(),
               "data must be a JSON object");
     EXPECT_EQ(ValidateTelemetry(topic, Parse("\"s\"").get()).message(),

@@ -17,6 +17,22 @@ TEST(TopicKindTest, ClassifiesKnownKinds) {
   EXPECT_EQ(subject, "demo-run");
   EXPECT_EQ(ClassifyTopic("system/resources", &subject), TopicKind::kSystemResources);
   EXPECT_EQ(subject, "");
+  EXPECT_EQ(ClassifyTopic("forecast/pipeline/cam1/analytics/people_count", &subject),
+            TopicKind::kForecast);
+  EXPECT_EQ(subject, "pipeline/cam1/analytics");  // the source topic; the field is the last
+  EXPECT_EQ(ClassifyTopic("forecast/a/b", &subject), TopicKind::kForecast);
+  EXPECT_EQ(subject, "a");
+}
+
+TEST(TopicKindTest, ForecastNeedsASourceAndAField) {
+  std::string_view subject = "x";
+  EXPECT_EQ(ClassifyTopic("forecast/a", &subject), TopicKind::kOther);
+  EXPECT_EQ(ClassifyTopic("forecast", &subject), TopicKind::kOther);
+  // Empty source or field: still the kind (structural), with an empty subject the schema rejects.
+  EXPECT_EQ(ClassifyTopic("forecast/a/", &subject), TopicKind::kForecast);
+  EXPECT_EQ(subject, "");
+  EXPECT_EQ(ClassifyTopic("forecast//b", &subject), TopicKind::kForecast);
+  EXPECT_EQ(subject, "");
 }
 
 TEST(TopicKindTest, EverythingElseIsOther) {
@@ -24,7 +40,7 @@ TEST(TopicKindTest, EverythingElseIsOther) {
   for (const char* t :
        {"pipeline/cam1", "pipeline/cam1/frame/extra", "pipeline/cam1/frames", "Pipeline/cam1/frame",
         "training/run/metric", "training/metrics", "system/resources/x", "system", "system/gateway",
-        "forecast/a/b", "a", "/pipeline/cam1/frame"}) {
+        "forecasts/a/b", "a", "/pipeline/cam1/frame"}) {
     EXPECT_EQ(ClassifyTopic(t, &subject), TopicKind::kOther) << t;
     EXPECT_EQ(subject, "") << t;
   }
@@ -44,6 +60,7 @@ TEST(TopicKindTest, NamesAreStableAndRoundTrip) {
   EXPECT_EQ(TopicKindName(TopicKind::kPipelineError), "pipeline_error");
   EXPECT_EQ(TopicKindName(TopicKind::kTrainingMetrics), "training_metrics");
   EXPECT_EQ(TopicKindName(TopicKind::kSystemResources), "system_resources");
+  EXPECT_EQ(TopicKindName(TopicKind::kForecast), "forecast");
   EXPECT_EQ(TopicKindName(TopicKind::kOther), "other");
   for (size_t i = 0; i < kTopicKindCount; ++i) {
     auto kind = static_cast<TopicKind>(i);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgewatch/app/alerts/rule.h"
+#include "edgewatch/app/forecast/forecast_config.h"
 #include "edgewatch/app/policy_config.h"
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/log.h"
@@ -36,7 +37,8 @@ struct DaemonOptions {
   log::Format log_format = log::Format::kText;
   std::string proc_root;  // prefix for /proc and /sys (tests); empty = the real ones
   PolicyConfig policy;
-  std::vector<alerts::Rule> rules;  // config "rules" (docs/hardware.md)
+  std::vector<alerts::Rule> rules;     // config "rules" (docs/hardware.md)
+  forecast::ForecastConfig forecasts;  // config "forecasts" (docs/forecasts.md)
   bool help = false;
 };
 

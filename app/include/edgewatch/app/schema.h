@@ -7,7 +7,11 @@
 //   - optional fields may be absent or JSON null (treated as absent: Python producers send None);
 //   - unknown extra fields are allowed anywhere;
 //   - on a pipeline kind, `pipeline_id` must equal the topic's <id> segment, and the <id>/<run>
-//     segment of the topic must not be empty.
+//     segment of the topic must not be empty;
+//   - on a forecast (docs/forecasts.md): `points`, `lower`, `upper` (and `lower80`/`upper80`
+//     when present) are arrays of exactly `horizon` numbers with lower[i] <= upper[i] (and
+//     lower80[i] <= upper80[i] when both are present); `horizon` <= 10000; the topic's source and
+//     field segments must not be empty. Built-in and external forecasts (a producer's model) pass the same check.
 // Error messages name the offending field by its dotted path: "frame_data.fps is required",
 // "frame_data.fps must be a number", "cpu_percent must be between 0 and 100".
 // Pure functions over immutable tables; any thread.
@@ -28,6 +32,7 @@ enum class FieldType {
   kNumber,   // any JSON number
   kInteger,  // a JSON number with no fraction, |n| <= 2^53
   kObject,   // a JSON object
+  kArray,    // a JSON array (element checks, when any, are kind-specific: see ValidateKind)
   kAny,      // any JSON value, even null, but it must be present (seed 003's `results: any`)
 };
 

@@ -6,12 +6,15 @@
 //   pipeline/<id>/error      -> kPipelineError      (seed 003 PipelineErrorUpdate)
 //   training/<run>/metrics   -> kTrainingMetrics    (seed 000)
 //   system/resources         -> kSystemResources
+//   forecast/<source...>/<field> -> kForecast       (issue 7 forecast output; docs/forecasts.md)
 //   anything else            -> kOther (opaque: any JSON object passes)
 //
 // Classification is purely structural: exactly three segments for the pipeline and training
 // kinds (the middle one is the subject and may be empty here; the schema validator rejects an
 // empty subject), exactly "system/resources" for the resources kind. "pipeline/cam1/frame/x" and
-// "pipeline/cam1" are kOther. Pure functions; any thread.
+// "pipeline/cam1" are kOther. A forecast topic has at least three segments, the first being
+// "forecast"; its subject is the source topic (everything between the first and the last '/',
+// which may itself contain '/'), the last segment the field. Pure functions; any thread.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +30,7 @@ enum class TopicKind {
   kPipelineError,
   kTrainingMetrics,
   kSystemResources,
+  kForecast,
   kOther,
 };
 
@@ -38,7 +42,7 @@ TopicKind ClassifyTopic(std::string_view topic, std::string_view* subject = null
 
 // Stable names used in configuration, logs and metrics labels: "pipeline_status",
 // "pipeline_frame", "pipeline_analytics", "pipeline_error", "training_metrics",
-// "system_resources", "other".
+// "system_resources", "forecast", "other".
 std::string_view TopicKindName(TopicKind kind);
 
 // Inverse of TopicKindName; nullopt for anything else.

@@ -5,6 +5,12 @@ function(edgewatch_target_options target)
                                            $<$<CXX_COMPILER_ID:Clang>:-Wshadow-uncaptured-local>)
   if(EDGEWATCH_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
+    # GCC 12 reports false -Wrestrict overlaps inside libstdc++'s std::string operator+ when
+    # optimising (GCC bug 105329, fixed in GCC 13): keep it a warning, not an error, there.
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 12
+       AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+      target_compile_options(${target} PRIVATE -Wno-error=restrict)
+    endif()
   endif()
   if(EDGEWATCH_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer

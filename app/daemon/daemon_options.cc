@@ -87,6 +87,9 @@ const RateKey kRateKeys[] = {
     {"msg_burst", "--msg-burst", &fw::GatewayConfig::msg_burst},
     {"conn_rate_per_ip", "--conn-rate", &fw::GatewayConfig::conn_rate_per_ip},
     {"conn_burst_per_ip", "--conn-burst", &fw::GatewayConfig::conn_burst_per_ip},
+    {"cpu_shed_percent", "--cpu-shed-percent", &fw::GatewayConfig::cpu_shed_percent},
+    {"thermal_limit_c", "--thermal-limit-c", &fw::GatewayConfig::thermal_limit_c},
+    {"shed_rate_hz", "--shed-rate-hz", &fw::GatewayConfig::shed_rate_hz},
 };
 
 Result<double> ParseRate(std::string_view what, std::string_view text) {
@@ -193,6 +196,13 @@ Status ParseConfigJson(std::string_view text, DaemonOptions* o) {
     (void)h;
     o->gateway.bus.history_len = static_cast<size_t>(*v);
   }
+  if (cJSON_GetObjectItemCaseSensitive(root, "memory_mb") != nullptr) {
+    auto v = GetInt(root, "memory_mb");
+    if (!v || *v < 1 || *v > (1 << 20)) {
+      return InvalidArgument("\"memory_mb\" must be an integer in [1, 1048576]");
+    }
+    o->gateway.memory_budget_bytes = static_cast<size_t>(*v) << 20;
+  }
   if (const cJSON* q = cJSON_GetObjectItemCaseSensitive(root, "session_queue_kb")) {
     auto v = GetInt(root, "session_queue_kb");
     if (!v || *v < 4 || *v > 1 << 20) {
@@ -263,7 +273,13 @@ Limits
   --max-connections N      WebSocket clients (default: the board's budget.max_connections)
   --max-producers N        concurrent ingest connections (default 64)
   --history N              events kept per topic (default 100)
-  --session-queue-kb N     unsent bytes per client before it lags (default: board, 256)
+  --session-queue-kb N     unsent bytes per client before coalescing / close 4408 (default:
+                           the board's budget.session_queue_kb, 256)
+  --memory-mb N            memory budget for admission (default: the board's budget.memory_mb)
+Load shedding (refuse new connections, down-sample per-frame topics)
+  --cpu-shed-percent P     shed while CPU >= P % (default 80; recover 10 points below)
+  --thermal-limit-c C      shed while the board's thermal zone >= C (default: the board's limit)
+  --shed-rate-hz R         per-frame topics' rate while shedding (default 2)
 Security (docs/protocol.md: tokens, close codes, limits)
   --jwt-secret-file FILE   HS256 secret (default <state-dir>/jwt.secret; created with 32 random
                            bytes, mode 0600, when absent)
@@ -331,6 +347,12 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
   if (o.board.budget.session_queue_kb > 0) {
     o.gateway.session_queue_bytes = static_cast<size_t>(o.board.budget.session_queue_kb) * 1024;
   }
+  if (o.board.budget.memory_mb > 0) {
+    o.gateway.memory_budget_bytes = static_cast<size_t>(o.board.budget.memory_mb) << 20;
+  }
+  if (o.board.thermal && o.board.thermal->limit_c > 0) {
+    o.gateway.thermal_limit_c = o.board.thermal->limit_c;
+  }
 
   if (!o.config_file.empty()) EW_TRY(ApplyConfigFile(o.config_file, &o));
 
@@ -389,6 +411,10 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       EW_ASSIGN_OR_RETURN(std::string v, value());
       EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 1, 100000));
       o.gateway.bus.history_len = static_cast<size_t>(n);
+    } else if (a == "--memory-mb") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 1, 1 << 20));
+      o.gateway.memory_budget_bytes = static_cast<size_t>(n) << 20;
     } else if (a == "--session-queue-kb") {
       EW_ASSIGN_OR_RETURN(std::string v, value());
       EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 4, 1 << 20));

@@ -23,7 +23,8 @@ Usage (run with Debian's interpreter, where python3-statsmodels is importable):
   /usr/bin/python3 bench/forecast_accuracy.py --tool build/release/app/forecast/edgewatch-forecast
   ... --check      exit 1 when a goal is missed (the ctest `forecast_accuracy` does this)
   ... --origins N  forecast origins per series (default 40)
-Output: a Markdown table (docs/benchmarks.md) on stdout.
+  ... --out docs/benchmarks.md   rewrite the "Forecast accuracy vs statsmodels" section there
+Output: a Markdown table on stdout (or the section of --out).
 """
 
 import argparse
@@ -188,6 +189,56 @@ def markdown(rows):
     return "\n".join(out)
 
 
+SECTION = "Forecast accuracy vs statsmodels"
+
+
+def write_section(path, title, body):
+    """Replaces the `## title` section of the Markdown file `path` (up to the next `## `), or
+    appends it."""
+    try:
+        text = open(path).read()
+    except FileNotFoundError:
+        text = "# Benchmarks\n"
+    head = "## " + title + "\n"
+    start = text.find(head)
+    section = head + "\n" + body.rstrip("\n") + "\n"
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(head))
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    with open(path, "w") as f:
+        f.write(text)
+
+
+DESCRIPTION = """\
+Issue 7: edgewatch's Holt-Winters (the `edgewatch-forecast` tool = the daemon's `RunForecast()`)
+against statsmodels' `ExponentialSmoothing(trend="add", damped_trend=True, seasonal="add" when
+m > 0, initialization_method="estimated")` from Debian's python3-statsmodels, on series bundled
+with it, same context and horizon, 40 rolling origins per series. MASE = mean absolute error over
+the horizon / in-window mean absolute seasonal (or one-step) difference, averaged over origins;
+ratio = ours / statsmodels. Coverage = held-out points inside our 80 % and 95 % intervals, over
+all origins and steps (statsmodels' column: quantiles of 400 simulated paths per origin). SSE <= sm
+= origins where our fitted one-step SSE is at most statsmodels' (+0.01 %): both minimise it over
+the same window, so this checks the optimiser. Goals: ratio <= 1.05 per series, coverage within 5
+points of nominal.
+
+Results: MASE within 5 % of statsmodels or better on 5 of 6 series; our SSE is never meaningfully
+worse and often lower (nile, realgdp, sunspots, elnino windows). **Known misses**, held to their
+recorded values by the ctest `forecast.accuracy_vs_statsmodels` (so they are reported, never
+silent, and a regression still fails):
+- realgdp MASE ratio 1.21: the SSE-optimal fit (our SSE is 0–25 % lower than statsmodels' on
+  these windows) damps GDP's steady growth harder than statsmodels' less optimised fits
+  (φ ≈ 0.9 vs 0.99), so the trend is under-forecast. Minimising one-step SSE is the issue's
+  objective; a multi-step objective or model selection would be the remedy, not a looser check.
+- 80 % coverage on elnino (75 %, too narrow), unemp (94 %) and nile (86 %, too wide), and realgdp
+  (73 %): the same pattern as statsmodels' own simulated intervals on these series — model
+  misspecification (ENSO cycles, a mean-reverting rate, a level shift), not a computation
+  error; coverage pooled over the six series is within the goal (81.7 % / 94.2 %). The held-out
+  points of one series overlap across origins, so per-series coverage is noisy.
+"""
+
+
 def check(rows):
     """Returns (failures, known) — goals missed beyond the recorded known misses, and the known
     misses themselves (reported, not failed)."""
@@ -220,11 +271,32 @@ def main():
     ap.add_argument("--origins", type=int, default=40, help="forecast origins per series")
     ap.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON instead")
+    ap.add_argument("--out", help="Markdown file whose accuracy section is rewritten")
     args = ap.parse_args()
     rows = evaluate(args.tool, args.origins)
-    print(json.dumps(rows, indent=1) if args.json else markdown(rows))
+    if not args.out:
+        print(json.dumps(rows, indent=1) if args.json else markdown(rows))
     failures, known = check(rows)
-    if not args.json:
+    if args.out:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+        body = "\n".join([
+            DESCRIPTION,
+            "Measured %s at commit %s (statsmodels %s)." % (
+                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit, sm.__version__),
+            "",
+            markdown(rows),
+            "",
+            "Goals missed and held to recorded bounds: " + ("; ".join(known) or "none") + ".",
+            "",
+            "Command (also the ctest `forecast.accuracy_vs_statsmodels`, with `--check`):",
+            "",
+            "```sh",
+            "/usr/bin/python3 bench/forecast_accuracy.py --tool build/release/app/forecast/edgewatch-forecast",
+            "```",
+        ])
+        write_section(args.out, SECTION, body)
+    elif not args.json:
         print("")
         print("Known misses (held to their recorded bounds): " + ("; ".join(known) or "none") + ".")
     if args.check:

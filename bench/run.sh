@@ -13,6 +13,8 @@
 #   rss1k     1000 idle authenticated clients: RSS per client
 #   rss10k    10 000 idle clients (edgewatchd: --max-connections 20000 --memory-mb 48)
 #   callgrind user-space instructions per delivery under valgrind (edgewatchd and lws)
+#   forecast  heartbeat jitter (max, p99) with forecasts running: bench/forecast_jitter.py
+#             rewrites its own section of $OUT (edgewatchd only, FORECAST_SECONDS per run)
 #
 # Environment: REPS (5), DURATION_S (5), RATE_DURATION_S (10), SERVERS ("edgewatch lws node"),
 # SCENARIOS, BUILD_DIR (build/bench), OUT (docs/benchmarks.md), RESULTS (BUILD_DIR/bench-results),
@@ -25,7 +27,7 @@ REPS=${REPS:-5}
 DURATION_S=${DURATION_S:-5}
 RATE_DURATION_S=${RATE_DURATION_S:-10}
 SERVERS=${SERVERS:-"edgewatch lws node"}
-SCENARIOS=${SCENARIOS:-"cpu rate rss1k rss10k callgrind"}
+SCENARIOS=${SCENARIOS:-"cpu rate rss1k rss10k callgrind forecast"}
 BUILD_DIR=${BUILD_DIR:-build/bench}
 OUT=${OUT:-docs/benchmarks.md}
 RESULTS=${RESULTS:-$BUILD_DIR/bench-results}
@@ -45,6 +47,7 @@ deps() {
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   command -v taskset >/dev/null || missing+=(util-linux)
+  /usr/bin/python3 -c 'import websockets' 2>/dev/null || missing+=(python3-websockets)  # forecast
   if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "install: sudo apt-get install ${missing[*]}"
     log "installing ${missing[*]}"
@@ -269,7 +272,7 @@ main() {
   touch "$RESULTS/runs.jsonl"
   local sc rep name
   for sc in $SCENARIOS; do
-    [ "$sc" = callgrind ] && continue
+    [ "$sc" = callgrind ] || [ "$sc" = forecast ] && continue
     log "scenario $sc: $REPS rounds of: $SERVERS"
     for ((rep = 1; rep <= REPS; rep++)); do
       for name in $SERVERS; do run_one "$sc" "$name" "$rep"; done
@@ -307,6 +310,11 @@ EOF
     --machine "$RESULTS/machine.json" --commands "$RESULTS/commands.txt" \
     --results-dir "$RESULTS" --out "$OUT"
   log "wrote $OUT (raw results in $RESULTS)"
+  if [[ " $SCENARIOS " == *" forecast "* ]]; then
+    log "forecast: heartbeat jitter with forecasts running"
+    /usr/bin/python3 bench/forecast_jitter.py --daemon "$BUILD_DIR/app/edgewatchd" \
+      --seconds "${FORECAST_SECONDS:-60}" --out "$OUT" || log "forecast: skipped (see above)"
+  fi
 }
 
 main "$@"

@@ -14,8 +14,10 @@
 // `context` values) plus the spec. One job per series at a time; the worker's queue is bounded
 // (a full queue skips the round and counts `queue_full`). A job without a result `deadline` after
 // submission is abandoned: cancelled on the worker, counted (series and service `abandoned`),
-// logged at WARN, and its result is discarded if it still arrives. Until a `system/gateway` topic
-// and the diagnostics endpoint exist, the counters are served by GET /api/v1/forecasts.
+// logged at WARN, and its result is discarded if it still arrives. The counters are served by
+// GET /api/v1/forecasts; `system/gateway` and /api/v1/diagnostics are built by the gateway from
+// its own state and have no hook for application components yet (they should carry
+// `forecast_abandoned` and an issue when it grows).
 //
 // Memory: at most config.max_series series (and spec.max_series per entry), each a ring of
 // `context` (value, time) pairs; a job copies one ring. New topics beyond the bounds are counted

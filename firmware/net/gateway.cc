@@ -351,6 +351,7 @@ Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
       conn_limiter_(config_.conn_rate_per_ip, config_.conn_burst_per_ip),
       epoch_(RandomHexId(8)) {
   InstallBuiltinRoutes();
+  RegisterLogLevelOp();
 }
 
 Gateway::~Gateway() {
@@ -375,6 +376,8 @@ int64_t Gateway::uptime_s() const {
 
 Status Gateway::Start() {
   started_mono_us_ = MonotonicMicros();
+  start_log_level_ = log::GetLevel();
+  if (start_log_level_ == log::Level::kDebug) start_log_level_ = log::Level::kInfo;
 
   if (config_.handle_signals) {
     // Block the signals in this thread (and every thread started after this) and read them
@@ -513,9 +516,21 @@ void Gateway::OnLoopWake() {
   if (stop_requested_.load() && !stopping_) BeginShutdown();
 }
 
+namespace {
+// Sets the level of our lines and of lws's (lws's info lines only at debug).
+void ApplyLogLevel(log::Level level) {
+  log::SetLevel(level);
+  log::InstallLwsLogger(level == log::Level::kDebug ? log::Level::kInfo : log::Level::kWarn);
+}
+}  // namespace
+
 void Gateway::OnSignal(int signo) {
   if (signo == SIGHUP) {
-    EW_INFO("gateway", "SIGHUP received");
+    log::Level before = log::GetLevel();
+    log::Level after = before == log::Level::kDebug ? start_log_level_ : log::Level::kDebug;
+    ApplyLogLevel(after);
+    EW_LOG(log::Level::kWarn, "gateway", "SIGHUP received: log level %s -> %s",
+           std::string(log::LevelName(before)).c_str(), std::string(log::LevelName(after)).c_str());
     if (on_sighup_) on_sighup_();
     return;
   }
@@ -600,6 +615,43 @@ void Gateway::SweepSessions() {
 
 void Gateway::RegisterOp(std::string name, OpHandler handler) {
   ops_[std::move(name)] = std::move(handler);
+}
+
+ClientPeer* Gateway::FindPeer(std::string_view session_id) const {
+  for (WsSession* s : sessions_) {
+    if (s->session_id() == session_id) return s;
+  }
+  return nullptr;
+}
+
+void Gateway::RegisterLogLevelOp() {
+  // {"op":"log_level","id":n,"level":"debug|info|warn|error"}: admin scope.
+  RegisterOp("log_level", [](const ClientOp& op, OpContext& ctx) {
+    if (!ctx.IsAdmin()) {
+      ctx.Error("forbidden", "log_level needs the admin scope");
+      return;
+    }
+    auto text = GetString(op.root.get(), "level");
+    log::Level level;
+    if (!text || !log::ParseLevel(*text, &level)) {
+      ctx.Error("bad_request", "\"level\" must be debug, info, warn or error");
+      return;
+    }
+    log::Level before = log::GetLevel();
+    ApplyLogLevel(level);
+    EW_LOG(log::Level::kWarn, "gateway", "log level %s -> %s by %.*s (admin op)",
+           std::string(log::LevelName(before)).c_str(), std::string(log::LevelName(level)).c_str(),
+           static_cast<int>(ctx.sub().size()), ctx.sub().data());
+    JsonWriter w;
+    w.BeginObject().Key("type").String("log_level").Key("id");
+    if (ctx.id()) {
+      w.Int(*ctx.id());
+    } else {
+      w.Null();
+    }
+    w.Key("level").String(log::LevelName(level)).EndObject();
+    ctx.Reply(w.str());
+  });
 }
 
 const Gateway::OpHandler* Gateway::FindOp(std::string_view name) const {

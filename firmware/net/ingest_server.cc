@@ -29,10 +29,19 @@ lws* AdoptRawFd(lws_vhost* vhost, int fd, RawHandler* handler) {
 }
 
 // One producer connection.
-class IngestConnection final : public RawHandler {
+class IngestConnection final : public RawHandler, public CommandSink {
  public:
   IngestConnection(IngestServer& server, int fd, uint64_t id)
       : server_(server), fd_(fd), id_(id), splitter_(server.gateway().config().max_ingest_line) {}
+
+  void set_wsi(lws* wsi) { wsi_ = wsi; }
+  uint64_t producer_id() const override { return id_; }
+  bool SendLine(std::string_view line) override {
+    if (out_.size() > kMaxPendingReplies || wsi_ == nullptr) return false;
+    out_ += line;
+    lws_callback_on_writable(wsi_);
+    return true;
+  }
 
   int OnReadable(lws* wsi) override {
     Gateway& gw = server_.gateway();
@@ -87,6 +96,7 @@ class IngestConnection final : public RawHandler {
               static_cast<unsigned long long>(id_),
               static_cast<unsigned long long>(splitter_.lines()));
     }
+    server_.commands().ProducerGone(this);
     server_.Forget(this);
     delete this;
   }
@@ -97,9 +107,21 @@ class IngestConnection final : public RawHandler {
   void HandleLine(Gateway& gw, std::string_view line, uint64_t no) {
     ++gw.mutable_stats().ingest_lines;
     if (line.empty()) return;  // blank lines are ignored
-    auto parsed = ParseIngestLine(line, gw.config().max_ingest_line);
+    auto parsed = ParseProducerLine(line, gw.config().max_ingest_line);
     if (auto* err = std::get_if<IngestError>(&parsed)) {
       Reject(err->code, err->message, no);
+      return;
+    }
+    if (auto* reg = std::get_if<IngestRegister>(&parsed)) {
+      if (auto err = server_.commands().Register(this, *reg)) {
+        Reject(err->code, err->message, no);
+      } else if (out_.size() <= kMaxPendingReplies) {
+        out_ += RegisteredLine(*reg);
+      }
+      return;
+    }
+    if (auto* res = std::get_if<IngestResult>(&parsed)) {
+      if (auto err = server_.commands().OnResult(this, *res)) Reject(err->code, err->message, no);
       return;
     }
     auto& msg = std::get<IngestMessage>(parsed);
@@ -129,10 +151,15 @@ class IngestConnection final : public RawHandler {
   uint64_t id_;
   LineSplitter splitter_;
   std::string out_;
+  lws* wsi_ = nullptr;
   bool eof_ = false;
 };
 
-IngestServer::IngestServer(Gateway& gw) : gw_(gw), read_buf_(new char[kReadBufferSize]) {}
+IngestServer::IngestServer(Gateway& gw)
+    : gw_(gw), commands_(gw), read_buf_(new char[kReadBufferSize]) {
+  gw_.RegisterOp("command",
+                 [this](const ClientOp& op, OpContext& ctx) { commands_.HandleOp(op, ctx); });
+}
 
 IngestServer::~IngestServer() {
   // Connections are closed (and delete themselves) when the lws context is destroyed, which
@@ -243,6 +270,7 @@ Status IngestServer::Listen(const std::string& path, int mode, const std::string
 }
 
 void IngestServer::StopListening() {
+  commands_.Shutdown();
   if (listen_wsi_ != nullptr) {
     lws_set_timeout(listen_wsi_, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
   }
@@ -271,12 +299,14 @@ int IngestServer::OnReadable(lws*) {
     uint64_t id = ++gw_.mutable_stats().ingest_connections;
     auto* conn = new IngestConnection(*this, fd, id);
     conns_.insert(conn);
-    if (AdoptRawFd(gw_.vhost(), fd, conn) == nullptr) {
+    lws* wsi = AdoptRawFd(gw_.vhost(), fd, conn);
+    if (wsi == nullptr) {
       // lws closed the fd; the connection never received callbacks.
       conns_.erase(conn);
       delete conn;
       continue;
     }
+    conn->set_wsi(wsi);
     EW_INFO("ingest", "producer %llu connected", static_cast<unsigned long long>(id));
   }
 }

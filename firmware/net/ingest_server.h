@@ -2,14 +2,17 @@
 //
 // Accepts SOCK_STREAM connections, splits newline-delimited JSON, hands each line to
 // Gateway::Submit and answers each rejected line with one JSON error line on the same
-// connection. A producer that half-closes (EOF) gets its pending replies and is then closed; one
-// that vanishes mid-line loses only that partial line. Loop thread only.
+// connection; "register" and "result" lines go to the CommandRouter, which writes "command"
+// lines back (docs/protocol.md, "Commands"). A producer that half-closes (EOF) gets its pending
+// replies and is then closed; one that vanishes mid-line loses only that partial line. Loop thread
+// only.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <unordered_set>
 
+#include "command_router.h"
 #include "edgewatch/base/status.h"
 #include "raw_handler.h"
 
@@ -38,11 +41,13 @@ class IngestServer final : public RawHandler {
   // Called by connections.
   void Forget(IngestConnection* c);
   Gateway& gateway() { return gw_; }
+  CommandRouter& commands() { return commands_; }
   char* read_buffer() { return read_buf_.get(); }
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
  private:
   Gateway& gw_;
+  CommandRouter commands_;  // registers the "command" op
   std::string path_;
   int listen_fd_ = -1;
   lws* listen_wsi_ = nullptr;

@@ -91,5 +91,60 @@ TEST(IngestCodecTest, ErrorLine) {
             "{\"error\":\"bad_json\",\"message\":\"malformed JSON\",\"line\":3}\n");
 }
 
+std::string ProducerCode(std::string_view line) {
+  auto r = ParseProducerLine(line, 4096);
+  auto* e = std::get_if<IngestError>(&r);
+  return e != nullptr ? e->code : "";
+}
+
+TEST(IngestCodecTest, ProducerControlLines) {
+  auto r = ParseProducerLine(
+      R"({"register":{"targets":["pipeline/cam1","pipeline/cam2"],"commands":["restart"]}})", 1024);
+  auto* reg = std::get_if<IngestRegister>(&r);
+  ASSERT_NE(reg, nullptr);
+  EXPECT_EQ(reg->targets, (std::vector<std::string>{"pipeline/cam1", "pipeline/cam2"}));
+  EXPECT_EQ(reg->commands, (std::vector<std::string>{"restart"}));
+  EXPECT_EQ(RegisteredLine(*reg),
+            "{\"registered\":{\"targets\":[\"pipeline/cam1\",\"pipeline/cam2\"],"
+            "\"commands\":[\"restart\"]}}\n");
+
+  r = ParseProducerLine(R"({"result":{"id":"ab12","ok":false,"message":"busy"}})", 1024);
+  auto* res = std::get_if<IngestResult>(&r);
+  ASSERT_NE(res, nullptr);
+  EXPECT_EQ(res->id, "ab12");
+  EXPECT_FALSE(res->ok);
+  EXPECT_EQ(res->message, "busy");
+
+  // Event lines parse exactly as ParseIngestLine.
+  r = ParseProducerLine(R"({"topic":"pipeline/cam1/frame","data":{"fps":30}})", 1024);
+  ASSERT_NE(std::get_if<IngestMessage>(&r), nullptr);
+  EXPECT_EQ(ProducerCode(R"({"topic":"a"})"), "bad_line");
+
+  EXPECT_EQ(ProducerCode(R"({"register":[]})"), "bad_register");
+  EXPECT_EQ(ProducerCode(R"({"register":{"targets":[],"commands":[]}})"), "bad_register");
+  EXPECT_EQ(ProducerCode(R"({"register":{"targets":["a/#"],"commands":[]}})"), "bad_register");
+  EXPECT_EQ(ProducerCode(R"({"register":{"targets":["a"],"commands":["no spaces"]}})"),
+            "bad_register");
+  EXPECT_EQ(ProducerCode(R"({"register":{"targets":["a"],"commands":[1]}})"), "bad_register");
+  EXPECT_EQ(ProducerCode(R"({"register":{"targets":["a"]}})"), "bad_register");
+  EXPECT_EQ(ProducerCode(R"({"result":{"ok":true}})"), "bad_result");
+  EXPECT_EQ(ProducerCode(R"({"result":{"id":"x","ok":"yes"}})"), "bad_result");
+  EXPECT_EQ(ProducerCode(R"({"result":{"id":"x","ok":true,"message":7}})"), "bad_result");
+  EXPECT_EQ(ProducerCode(R"({"result":{"id":"x","ok":true,"message":")" + std::string(1025, 'm') +
+                         "\"}}"),
+            "bad_result");
+}
+
+TEST(IngestCodecTest, CommandLine) {
+  auto args = ParseJson(R"({"value":0.5})");
+  ASSERT_TRUE(args.ok());
+  EXPECT_EQ(CommandLine("ab12", "set_threshold", args->get(), "alice"),
+            "{\"command\":{\"id\":\"ab12\",\"name\":\"set_threshold\",\"args\":{\"value\":0.5},"
+            "\"from\":\"alice\"}}\n");
+  EXPECT_EQ(
+      CommandLine("1", "restart", nullptr, "anonymous"),
+      "{\"command\":{\"id\":\"1\",\"name\":\"restart\",\"args\":{},\"from\":\"anonymous\"}}\n");
+}
+
 }  // namespace
 }  // namespace edgewatch::fw

@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "edgewatch/base/log.h"
 #include "edgewatch/base/status.h"
 #include "edgewatch/fw/auth/jwt.h"
 #include "edgewatch/fw/bus.h"
@@ -183,6 +184,9 @@ class Gateway {
   using SubscribeHook = std::function<void(const std::vector<std::string>&, OpContext&)>;
   void AddSubscribeHook(SubscribeHook hook);
   const std::vector<SubscribeHook>& subscribe_hooks() const { return subscribe_hooks_; }
+  // The WebSocket client with this session id, or null once it is gone: for answers to ops that
+  // complete later (commands). Loop thread; do not keep the pointer.
+  ClientPeer* FindPeer(std::string_view session_id) const;
 
   // Watches `fd` for readability on the loop thread (GPIO edge events, MQTT sockets, ...).
   // The gateway watches a dup() of `fd`; the caller keeps ownership of `fd`. `on_readable` runs
@@ -215,7 +219,8 @@ class Gateway {
   // Verifies `token` against the gateway's auth settings (loop thread).
   Result<auth::Claims> VerifyToken(std::string_view token) const;
 
-  // Called on the loop thread when SIGHUP arrives (when handle_signals).
+  // Called on the loop thread when SIGHUP arrives (when handle_signals), after the log level was
+  // toggled: debug, or back to the level in force at Start() when it is debug already.
   void set_on_sighup(std::function<void()> fn) { on_sighup_ = std::move(fn); }
 
   Bus& bus() { return bus_; }
@@ -255,6 +260,7 @@ class Gateway {
 
  private:
   void InstallBuiltinRoutes();
+  void RegisterLogLevelOp();
   void SendHeartbeats();
   void RefreshUnchanged();
   void BeginShutdown();
@@ -307,6 +313,7 @@ class Gateway {
   int signal_fd_ = -1;
   std::map<lws*, auth::Claims> pending_claims_;
   std::function<void()> on_sighup_;
+  log::Level start_log_level_ = log::Level::kInfo;  // SIGHUP toggles between it and debug
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
   bool done_ = false;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/status.h"
@@ -51,6 +52,37 @@ struct IngestError {
 // Parses one ingest line: a JSON object with "topic" (a concrete topic name), "data" (an object)
 // and optional "ts" (integer unix ms). Limits: `max_bytes`, depth 32, valid UTF-8.
 std::variant<IngestMessage, IngestError> ParseIngestLine(std::string_view line, size_t max_bytes);
+
+// Producer control lines (docs/protocol.md, "Commands"): a producer declares the targets it owns
+// and the commands it accepts, and answers each command it was sent.
+inline constexpr size_t kMaxRegisterItems = 64;     // targets, and commands, per register
+inline constexpr size_t kMaxCommandNameBytes = 64;  // [A-Za-z0-9_.-]
+inline constexpr size_t kMaxResultMessageBytes = 1024;
+
+// {"register":{"targets":[<topic names>],"commands":[<names>]}}
+struct IngestRegister {
+  std::vector<std::string> targets;
+  std::vector<std::string> commands;
+};
+// {"result":{"id":"<server id>","ok":bool,"message":"..."}}
+struct IngestResult {
+  std::string id;
+  bool ok = false;
+  std::string message;
+};
+
+using ProducerLine = std::variant<IngestMessage, IngestRegister, IngestResult, IngestError>;
+
+// Parses any producer line: a "register" or "result" control line (errors bad_register,
+// bad_result), otherwise an event line exactly as ParseIngestLine.
+ProducerLine ParseProducerLine(std::string_view line, size_t max_bytes);
+
+// {"registered":{"targets":[...],"commands":[...]}} followed by '\n': a register was accepted.
+std::string RegisteredLine(const IngestRegister& reg);
+
+// {"command":{"id":id,"name":name,"args":args or {},"from":from}} followed by '\n'.
+std::string CommandLine(std::string_view id, std::string_view name, const cJSON* args,
+                        std::string_view from);
 
 // {"error":code,"message":message,"line":n} followed by '\n'.
 std::string IngestErrorLine(std::string_view code, std::string_view message, uint64_t line);

@@ -48,7 +48,7 @@ double Round(double v, int digits) {
   return std::round(v * scale) / scale;
 }
 
-enum class CamState { kStarting, kRunning, kDegraded, kError };
+enum class CamState { kStarting, kRunning, kDegraded, kError, kPaused };
 
 const char* StateName(CamState s) {
   switch (s) {
@@ -60,6 +60,8 @@ const char* StateName(CamState s) {
       return "degraded";
     case CamState::kError:
       return "error";
+    case CamState::kPaused:
+      return "paused";
   }
   return "unknown";
 }
@@ -71,7 +73,8 @@ struct Camera {
   double base_processing_ms;
   int64_t startup_ms;
   int max_people;
-  double intrusion_rate;  // per second
+  double intrusion_rate;   // per second
+  double threshold = 0.5;  // detection confidence threshold (operator command set_threshold)
 
   CamState state = CamState::kStarting;
   bool announced = false;     // the "starting" status was sent
@@ -297,11 +300,14 @@ struct DemoPipeline::State {
       case CamState::kError:
         EnterRunning(c, t, out);
         return;
+      case CamState::kPaused:
+        return;  // only "resume" or "restart" leave it
     }
   }
 
   void OnError(Camera& c, int64_t t, std::vector<std::string>* out) {
     c.error_due = t + 15'000 + static_cast<int64_t>(rng.Exponential(40'000));
+    if (c.state == CamState::kPaused) return;
     double r = rng.Uniform();
     if (r < 0.12 && c.state == CamState::kRunning) {
       // The stream drops: no frames until it reconnects.
@@ -341,6 +347,9 @@ struct DemoPipeline::State {
     double processing =
         Round(std::max(1.0, c.base_processing_ms * slow * (1.0 + rng.Normal(0, 0.08))), 1);
     int detections = std::max(0, c.people + static_cast<int>(std::lround(rng.Normal(0, 0.7))));
+    if (c.threshold != 0.5) {
+      detections = static_cast<int>(std::lround(detections * (1.0 - c.threshold) / 0.5));
+    }
     c.detections_total += detections;
     c.last_frame_ms = t;
     c.fps_ema = c.fps_ema == 0 ? fps : 0.95 * c.fps_ema + 0.05 * fps;
@@ -369,7 +378,7 @@ struct DemoPipeline::State {
 
   void OnAnalytics(Camera& c, int64_t t, std::vector<std::string>* out) {
     c.analytics_due = t + 1000;
-    if (c.state == CamState::kError) return;  // no frames, nothing to analyse
+    if (c.state == CamState::kError || c.state == CamState::kPaused) return;  // no frames
     if (rng.Chance(0.12)) c.drift = static_cast<int>(rng.Uniform(0, 3)) - 1;  // -1, 0, +1
     double r = rng.Uniform();
     double p_up = 0.25 + 0.2 * c.drift;
@@ -499,6 +508,69 @@ std::vector<std::string> DemoPipeline::StatusSnapshot() const {
   if (state_->now_ms < state_->start_ms) return out;
   for (const Camera& c : state_->cams) out.push_back(state_->StatusLine(c, state_->now_ms));
   return out;
+}
+
+DemoPipeline::CommandOutcome DemoPipeline::Command(std::string_view pipeline_id,
+                                                   std::string_view name,
+                                                   std::optional<double> threshold) {
+  State& s = *state_;
+  CommandOutcome o;
+  Camera* cam = nullptr;
+  for (Camera& c : s.cams) {
+    if (c.id == pipeline_id) cam = &c;
+  }
+  if (cam == nullptr) {
+    o.message = "no camera " + std::string(pipeline_id);
+    return o;
+  }
+  Camera& c = *cam;
+  const int64_t t = std::max(s.now_ms, s.start_ms);
+  if (name == "restart") {
+    c.state = CamState::kStarting;
+    c.announced = true;
+    c.frames_on = false;
+    c.frames_processed = 0;
+    c.detections_total = 0;
+    c.fps_ema = 0;
+    c.processing_ema = 0;
+    c.error_message.clear();
+    c.status_due = t + c.startup_ms;
+    o.lines.push_back(s.StatusLine(c, t));
+    o.ok = true;
+    o.message = c.id + " restarting";
+  } else if (name == "pause") {
+    if (c.state == CamState::kPaused) {
+      o.message = c.id + " is already paused";
+      return o;
+    }
+    c.state = CamState::kPaused;
+    c.frames_on = false;
+    c.status_due = kNever;
+    o.lines.push_back(s.StatusLine(c, t));
+    o.ok = true;
+    o.message = c.id + " paused";
+  } else if (name == "resume") {
+    if (c.state != CamState::kPaused) {
+      o.message = c.id + " is not paused";
+      return o;
+    }
+    s.EnterRunning(c, t, &o.lines);
+    o.ok = true;
+    o.message = c.id + " running";
+  } else if (name == "set_threshold") {
+    if (!threshold || !(*threshold >= 0 && *threshold <= 1)) {
+      o.message = "set_threshold needs args {\"value\": 0..1}";
+      return o;
+    }
+    c.threshold = *threshold;
+    o.ok = true;
+    char msg[64];
+    std::snprintf(msg, sizeof(msg), "%s threshold %.2f", c.id.c_str(), c.threshold);
+    o.message = msg;
+  } else {
+    o.message = "unknown command " + std::string(name);
+  }
+  return o;
 }
 
 int64_t DemoPipeline::start_ms() const {

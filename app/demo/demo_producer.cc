@@ -14,6 +14,8 @@
 
 #include "edgewatch/app/demo_pipeline.h"
 #include "edgewatch/base/clock.h"
+#include "edgewatch/base/json.h"
+#include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
 
 namespace edgewatch::app {
@@ -21,6 +23,43 @@ namespace {
 
 constexpr size_t kMaxReplyBytes = 64 * 1024;
 constexpr int kMaxWaitMs = 1000;
+
+// The demo owns both cameras and accepts the pipeline's operator commands.
+std::string RegisterLine() {
+  JsonWriter w;
+  w.BeginObject().Key("register").BeginObject();
+  w.Key("targets").BeginArray().String("pipeline/cam1").String("pipeline/cam2").EndArray();
+  w.Key("commands").BeginArray();
+  for (const char* c : DemoPipeline::kCommands) w.String(c);
+  w.EndArray().EndObject().EndObject();
+  return w.Take() + "\n";
+}
+
+// Applies one {"command":{...}} line; returns the lines to send (events, then the result).
+std::string ApplyCommand(DemoPipeline& pipeline, const std::string& line) {
+  auto parsed = ParseJson(line);
+  if (!parsed.ok()) return {};
+  const cJSON* cmd = cJSON_GetObjectItemCaseSensitive(parsed->get(), "command");
+  auto id = GetString(cmd, "id");
+  auto name = GetString(cmd, "name");
+  if (!id || !name) return {};
+  // The target is "pipeline/<camera>".
+  std::string_view target = GetString(cmd, "target").value_or("");
+  std::string camera(target.substr(target.rfind('/') + 1));
+  const cJSON* args = cJSON_GetObjectItemCaseSensitive(cmd, "args");
+  std::optional<double> threshold;
+  const cJSON* value = cJSON_GetObjectItemCaseSensitive(args, "value");
+  if (cJSON_IsNumber(value)) threshold = value->valuedouble;
+  DemoPipeline::CommandOutcome o = pipeline.Command(camera, *name, threshold);
+  EW_INFO("demo", "command %.*s %s: %s", static_cast<int>(name->size()), name->data(),
+          camera.c_str(), o.message.c_str());
+  std::string out;
+  for (const std::string& l : o.lines) out += l;
+  JsonWriter w;
+  w.BeginObject().Key("result").BeginObject().Key("id").String(*id);
+  w.Key("ok").Bool(o.ok).Key("message").String(o.message).EndObject().EndObject();
+  return out + w.Take() + "\n";
+}
 
 }  // namespace
 
@@ -164,10 +203,16 @@ bool DemoProducer::ReadReplies() {
       }
       if (!rx_discarding_) {
         rx_.append(chunk.substr(0, nl));
-        replies_.fetch_add(1);
-        EW_WARN("demo", "gateway replied: %.*s",
-                static_cast<int>(std::min<size_t>(rx_.size(), 512)), rx_.data());
-        if (options_.on_reply) options_.on_reply(rx_);
+        if (rx_.rfind("{\"command\":", 0) == 0) {
+          commands_in_.push_back(rx_);
+        } else if (rx_.rfind("{\"registered\":", 0) == 0) {
+          EW_INFO("demo", "registered for commands: %s", rx_.c_str());
+        } else {
+          replies_.fetch_add(1);
+          EW_WARN("demo", "gateway replied: %.*s",
+                  static_cast<int>(std::min<size_t>(rx_.size(), 512)), rx_.data());
+          if (options_.on_reply) options_.on_reply(rx_);
+        }
       }
       rx_.clear();
       rx_discarding_ = false;
@@ -195,7 +240,7 @@ void DemoProducer::Run() {
       // What fell due while disconnected is dropped; the cameras' status is re-announced.
       pipeline.SkipTo(Now() - 1);
       std::vector<std::string> snapshot = pipeline.StatusSnapshot();
-      batch.clear();
+      batch = RegisterLine();
       for (const std::string& l : snapshot) batch += l;
       if (!batch.empty() && !SendAll(batch)) {
         CloseSocket();
@@ -222,7 +267,17 @@ void DemoProducer::Run() {
     int64_t wait = std::clamp<int64_t>(pipeline.NextDueMs() - Now(), 0, kMaxWaitMs);
     short revents = Wait(static_cast<int>(wait), /*with_socket=*/true, &stop);
     if (stop) break;
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !ReadReplies()) CloseSocket();
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !ReadReplies()) {
+      CloseSocket();
+      commands_in_.clear();
+      continue;
+    }
+    if (!commands_in_.empty()) {
+      batch.clear();
+      for (const std::string& l : commands_in_) batch += ApplyCommand(pipeline, l);
+      commands_in_.clear();
+      if (!batch.empty() && !SendAll(batch)) CloseSocket();
+    }
   }
   CloseSocket();
 }

@@ -112,7 +112,7 @@ void CommandRouter::HandleOp(const ClientOp& op, OpContext& ctx) {
     id = RandomHexId(8);
   } while (pending_.contains(id));
   p.sink = it->second.owner;
-  if (!p.sink->SendLine(CommandLine(id, p.name, args, p.from))) {
+  if (!p.sink->SendLine(CommandLine(id, p.target, p.name, args, p.from))) {
     refuse("target_offline", "the producer of " + p.target + " is not reading its socket");
     return;
   }

@@ -205,11 +205,11 @@ std::string RegisteredLine(const IngestRegister& reg) {
   return out;
 }
 
-std::string CommandLine(std::string_view id, std::string_view name, const cJSON* args,
-                        std::string_view from) {
+std::string CommandLine(std::string_view id, std::string_view target, std::string_view name,
+                        const cJSON* args, std::string_view from) {
   JsonWriter w;
   w.BeginObject().Key("command").BeginObject();
-  w.Key("id").String(id).Key("name").String(name).Key("args");
+  w.Key("id").String(id).Key("target").String(target).Key("name").String(name).Key("args");
   if (args != nullptr) {
     w.Raw(PrintJson(args));
   } else {

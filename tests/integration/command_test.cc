@@ -130,6 +130,7 @@ TEST_F(CommandTest, CommandReachesTheProducerAndItsResultReachesTheClient) {
   const cJSON* cmd = Member(line.get(), "command");
   EXPECT_EQ(Str(cmd, "name"), "set_threshold");
   EXPECT_EQ(Str(cmd, "from"), "alice");
+  EXPECT_EQ(Str(cmd, "target"), "pipeline/cam1");
   EXPECT_EQ(PrintJson(Member(cmd, "args")), R"({"value":0.7})");
   const std::string id = Str(cmd, "id");
   ASSERT_FALSE(id.empty());
@@ -287,6 +288,79 @@ TEST_F(CommandTest, LogLevelOpNeedsTheAdminScope) {
   // The change is logged (the reply is sent after the line was written).
   EXPECT_NE(daemon_.ReadStderr().find("log level info -> debug by root (admin op)"),
             std::string::npos);
+}
+
+// The demo pipeline (--demo) registers both cameras and visibly obeys its commands.
+TEST(DemoCommandTest, DemoPipelineObeysPauseResumeAndThreshold) {
+  EW_SKIP_WITHOUT_DAEMON();
+  DaemonProcess d;
+  Status s = d.Start({.args = {"--no-auth", "--demo"}});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  WsTestClient ws;
+  ASSERT_TRUE(ws.Open(d.port()).ok());
+  ASSERT_TRUE(ws.ReceiveType("welcome", kTimeoutMs).ok());
+  ASSERT_TRUE(
+      ws.SendText(
+            R"({"op":"subscribe","id":1,"topics":["pipeline/cam1/status","pipeline/cam1/frame"]})")
+          .ok());
+  ASSERT_TRUE(ws.ReceiveType("subscribed", kTimeoutMs).ok());
+  auto status_is = [](const std::string& status) {
+    return [status](const cJSON& m) {
+      return Str(&m, "topic") == "pipeline/cam1/status" &&
+             Str(Member(&m, "data"), "status") == status;
+    };
+  };
+  // The demo registers right after connecting; the first frame event means it is connected.
+  ASSERT_TRUE(
+      ws.ReceiveJsonUntil([](const cJSON& m) { return Str(&m, "topic") == "pipeline/cam1/frame"; },
+                          kTimeoutMs)
+          .ok());
+  // Status events seen while waiting for a command's answer (they come before it).
+  std::vector<std::string> statuses;
+  auto command = [&](int id, const std::string& name, const std::string& args) {
+    EXPECT_TRUE(ws.SendText(R"({"op":"command","id":)" + std::to_string(id) +
+                            R"(,"target":"pipeline/cam1","name":")" + name + R"(","args":)" + args +
+                            "}")
+                    .ok());
+    auto r = ws.ReceiveJsonUntil(
+        [&statuses, id](const cJSON& m) {
+          if (Str(&m, "topic") == "pipeline/cam1/status") {
+            statuses.push_back(Str(Member(&m, "data"), "status"));
+          }
+          return (Str(&m, "type") == "command_result" || Str(&m, "type") == "error") &&
+                 GetInt(&m, "id") == id;
+        },
+        kTimeoutMs);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : JsonPtr(cJSON_CreateObject());
+  };
+
+  JsonPtr r = command(2, "pause", "{}");
+  EXPECT_TRUE(cJSON_IsTrue(Member(r.get(), "ok"))) << PrintJson(r.get());
+  EXPECT_EQ(Str(r.get(), "message"), "cam1 paused");
+  // The producer sends the status event before the result.
+  EXPECT_EQ(statuses.empty() ? "" : statuses.back(), "paused");
+  r = command(4, "pause", "{}");
+  EXPECT_TRUE(cJSON_IsFalse(Member(r.get(), "ok"))) << PrintJson(r.get());
+  r = command(5, "resume", "{}");
+  EXPECT_TRUE(cJSON_IsTrue(Member(r.get(), "ok"))) << PrintJson(r.get());
+  EXPECT_EQ(statuses.empty() ? "" : statuses.back(), "running");
+
+  // Threshold 1: no detection passes; every later frame has detections_count 0.
+  r = command(6, "set_threshold", R"({"value":1.0})");
+  EXPECT_TRUE(cJSON_IsTrue(Member(r.get(), "ok"))) << PrintJson(r.get());
+  for (int i = 0; i < 10; ++i) {
+    auto frame = ws.ReceiveJsonUntil(
+        [](const cJSON& m) { return Str(&m, "topic") == "pipeline/cam1/frame"; }, kTimeoutMs);
+    ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+    EXPECT_EQ(GetInt(Member(Member(frame->get(), "data"), "frame_data"), "detections_count"), 0);
+  }
+  r = command(7, "set_threshold", R"({"value":"high"})");
+  EXPECT_TRUE(cJSON_IsFalse(Member(r.get(), "ok"))) << PrintJson(r.get());
+  r = command(8, "restart", "{}");
+  EXPECT_TRUE(cJSON_IsTrue(Member(r.get(), "ok"))) << PrintJson(r.get());
+  EXPECT_EQ(statuses.empty() ? "" : statuses.back(), "starting");
+  ASSERT_TRUE(ws.ReceiveJsonUntil(status_is("running"), kTimeoutMs).ok());
 }
 
 }  // namespace

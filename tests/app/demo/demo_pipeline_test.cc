@@ -233,5 +233,43 @@ TEST(DemoPipelineTest, SnapshotIsEmptyBeforeTimeZero) {
   EXPECT_EQ(demo.NextDueMs(), kStart);
 }
 
+TEST(DemoPipelineTest, CommandsChangeStatusAndDetections) {
+  DemoPipeline demo(kStart);
+  demo.Advance(kStart + 5000);  // both cameras running
+  auto o = demo.Command("cam1", "pause", std::nullopt);
+  EXPECT_TRUE(o.ok);
+  ASSERT_EQ(o.lines.size(), 1u);
+  Event e = ParseLine(o.lines[0]);
+  EXPECT_EQ(e.topic, "pipeline/cam1/status");
+  EXPECT_EQ(GetString(e.data.get(), "status"), "paused");
+  // While paused cam1 produces no frames; cam2 goes on.
+  std::set<std::string> topics;
+  for (const Event& ev : ParseAll(demo.Advance(kStart + 7000))) topics.insert(ev.topic);
+  EXPECT_FALSE(topics.contains("pipeline/cam1/frame"));
+  EXPECT_TRUE(topics.contains("pipeline/cam2/frame"));
+  EXPECT_FALSE(demo.Command("cam1", "pause", std::nullopt).ok);
+  o = demo.Command("cam1", "resume", std::nullopt);
+  EXPECT_TRUE(o.ok);
+  ASSERT_FALSE(o.lines.empty());
+  EXPECT_EQ(GetString(ParseLine(o.lines[0]).data.get(), "status"), "running");
+
+  EXPECT_FALSE(demo.Command("cam1", "set_threshold", 1.5).ok);
+  EXPECT_FALSE(demo.Command("cam1", "set_threshold", std::nullopt).ok);
+  ASSERT_TRUE(demo.Command("cam1", "set_threshold", 1.0).ok);
+  int frames = 0;
+  for (const Event& ev : ParseAll(demo.Advance(kStart + 9000))) {
+    if (ev.topic != "pipeline/cam1/frame") continue;
+    ++frames;
+    EXPECT_EQ(Num(ev.data.get(), "frame_data", "detections_count"), 0);
+  }
+  EXPECT_GT(frames, 30);
+
+  o = demo.Command("cam2", "restart", std::nullopt);
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(GetString(ParseLine(o.lines[0]).data.get(), "status"), "starting");
+  EXPECT_FALSE(demo.Command("cam3", "restart", std::nullopt).ok);
+  EXPECT_FALSE(demo.Command("cam1", "reboot", std::nullopt).ok);
+}
+
 }  // namespace
 }  // namespace edgewatch::app

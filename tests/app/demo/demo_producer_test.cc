@@ -139,6 +139,11 @@ TEST(DemoProducerTest, WritesValidLinesAndStopsPromptly) {
   DemoProducer producer(options);
   ASSERT_TRUE(producer.Start(server.path()).ok());
   ASSERT_TRUE(server.Accept());
+  // First the demo registers its cameras' commands (docs/protocol.md, "Commands").
+  std::optional<std::string> reg = server.ReadLine();
+  ASSERT_TRUE(reg.has_value());
+  EXPECT_EQ(reg->rfind("{\"register\":{\"targets\":[\"pipeline/cam1\",\"pipeline/cam2\"]", 0), 0u)
+      << *reg;
 
   TelemetryPolicy policy;
   std::map<std::string, int64_t> last_frame_id;
@@ -186,10 +191,12 @@ TEST(DemoProducerTest, ConnectsOnceTheSocketAppearsAndReconnectsAfterClose) {
   ASSERT_TRUE(server.Accept());
   ASSERT_TRUE(server.ReadLine().has_value());
 
-  // The gateway drops the connection: the producer comes back and re-announces both cameras'
-  // status before anything else.
+  // The gateway drops the connection: the producer comes back, registers again and re-announces
+  // both cameras' status before anything else.
   server.CloseClient();
   ASSERT_TRUE(server.Accept());
+  std::optional<std::string> reg = server.ReadLine();
+  ASSERT_TRUE(reg && reg->find("\"register\"") != std::string::npos);
   std::optional<std::string> first = server.ReadLine();
   std::optional<std::string> second = server.ReadLine();
   ASSERT_TRUE(first && second);

@@ -138,12 +138,13 @@ TEST(IngestCodecTest, ProducerControlLines) {
 TEST(IngestCodecTest, CommandLine) {
   auto args = ParseJson(R"({"value":0.5})");
   ASSERT_TRUE(args.ok());
-  EXPECT_EQ(CommandLine("ab12", "set_threshold", args->get(), "alice"),
-            "{\"command\":{\"id\":\"ab12\",\"name\":\"set_threshold\",\"args\":{\"value\":0.5},"
+  EXPECT_EQ(CommandLine("ab12", "pipeline/cam1", "set_threshold", args->get(), "alice"),
+            "{\"command\":{\"id\":\"ab12\",\"target\":\"pipeline/"
+            "cam1\",\"name\":\"set_threshold\",\"args\":{\"value\":0.5},"
             "\"from\":\"alice\"}}\n");
-  EXPECT_EQ(
-      CommandLine("1", "restart", nullptr, "anonymous"),
-      "{\"command\":{\"id\":\"1\",\"name\":\"restart\",\"args\":{},\"from\":\"anonymous\"}}\n");
+  EXPECT_EQ(CommandLine("1", "a", "restart", nullptr, "anonymous"),
+            "{\"command\":{\"id\":\"1\",\"target\":\"a\",\"name\":\"restart\",\"args\":{},\"from\":"
+            "\"anonymous\"}}\n");
 }
 
 }  // namespace

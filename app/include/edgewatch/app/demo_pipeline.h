@@ -26,7 +26,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace edgewatch::app {
@@ -58,6 +60,21 @@ class DemoPipeline {
   int64_t now_ms() const;
   // The due time of the next event (> now_ms()).
   int64_t NextDueMs() const;
+
+  // Operator commands (docs/protocol.md, "Commands") for camera `pipeline_id` ("cam1", "cam2"),
+  // applied at now_ms(): "restart" (status starting, counters reset, running after the start-up
+  // delay), "pause" (status paused, no frames or analytics), "resume" (running again) and
+  // "set_threshold" with `threshold` in [0, 1] (detections per frame scale with
+  // (1 - threshold) / 0.5; the default 0.5 keeps them as generated). `lines` are the events the
+  // command caused (status changes), to be sent before the result.
+  struct CommandOutcome {
+    bool ok = false;
+    std::string message;
+    std::vector<std::string> lines;
+  };
+  static constexpr const char* kCommands[] = {"restart", "pause", "resume", "set_threshold"};
+  CommandOutcome Command(std::string_view pipeline_id, std::string_view name,
+                         std::optional<double> threshold);
 
   struct State;  // private; defined in demo_pipeline.cc
 

@@ -87,6 +87,7 @@ class DemoProducer {
   std::mutex mu_;
   int fd_ = -1;
   std::string rx_;
+  std::vector<std::string> commands_in_;  // "command" lines read, applied by Run()
   bool rx_discarding_ = false;
   bool logged_unavailable_ = false;
   int64_t anchor_unix_ms_ = 0;

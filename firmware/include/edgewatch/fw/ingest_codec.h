@@ -80,9 +80,9 @@ ProducerLine ParseProducerLine(std::string_view line, size_t max_bytes);
 // {"registered":{"targets":[...],"commands":[...]}} followed by '\n': a register was accepted.
 std::string RegisteredLine(const IngestRegister& reg);
 
-// {"command":{"id":id,"name":name,"args":args or {},"from":from}} followed by '\n'.
-std::string CommandLine(std::string_view id, std::string_view name, const cJSON* args,
-                        std::string_view from);
+// {"command":{"id":id,"target":target,"name":name,"args":args or {},"from":from}} + '\n'.
+std::string CommandLine(std::string_view id, std::string_view target, std::string_view name,
+                        const cJSON* args, std::string_view from);
 
 // {"error":code,"message":message,"line":n} followed by '\n'.
 std::string IngestErrorLine(std::string_view code, std::string_view message, uint64_t line);

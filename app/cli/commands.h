@@ -16,7 +16,9 @@
   X("topics", RunTopics, "list known topics with their last seq and event time (HTTP)")        \
   X("token", RunToken, "mint an access token signed with the gateway's secret")                \
   X("bench", RunBench, "load generator: N subscribers, one publisher, latency/CPU/RSS report") \
-  X("gpio", RunGpio, "show the GPIO lines by role, their levels and recent changes (HTTP)")
+  X("gpio", RunGpio, "show the GPIO lines by role, their levels and recent changes (HTTP)")    \
+  X("command", RunCommand,                                                                     \
+    "send an operator command to a pipeline and print its result (WebSocket)")
 
 namespace edgewatch::cli {
 

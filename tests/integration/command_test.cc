@@ -18,6 +18,7 @@
 #include "edgewatch/fw/auth/jwt.h"
 #include "edgewatch/testing/daemon_process.h"
 #include "edgewatch/testing/ingest_test_client.h"
+#include "edgewatch/testing/subprocess.h"
 #include "edgewatch/testing/ws_test_client.h"
 
 namespace edgewatch::testing {
@@ -361,6 +362,46 @@ TEST(DemoCommandTest, DemoPipelineObeysPauseResumeAndThreshold) {
   EXPECT_TRUE(cJSON_IsTrue(Member(r.get(), "ok"))) << PrintJson(r.get());
   EXPECT_EQ(statuses.empty() ? "" : statuses.back(), "starting");
   ASSERT_TRUE(ws.ReceiveJsonUntil(status_is("running"), kTimeoutMs).ok());
+}
+
+// `edgewatch command TARGET NAME [JSON]` against the demo, with a token file (auth on).
+TEST_F(CommandTest, CliSendsACommandAndPrintsTheResult) {
+  IngestTestClient producer;
+  Register(producer);
+  const std::string token_file = dir_ + "/token";
+  std::ofstream(token_file) << Token("cli", "write:pipeline/cam1") << "\n";
+  const std::string cli = BuiltToolPath("EDGEWATCH_CLI", "app/cli/edgewatch");
+  Subprocess cmd;
+  SubprocessOptions o;
+  o.argv = {cli,        "command",       "--url",         daemon_.ws_url(),   "--token-file",
+            token_file, "pipeline/cam1", "set_threshold", R"({"value":0.25})"};
+  ASSERT_TRUE(cmd.Start(o).ok());
+  // The producer answers what the CLI sent.
+  JsonPtr line = ReadCommand(producer);
+  const cJSON* c = Member(line.get(), "command");
+  EXPECT_EQ(Str(c, "from"), "cli");
+  EXPECT_EQ(PrintJson(Member(c, "args")), R"({"value":0.25})");
+  ASSERT_TRUE(producer
+                  .WriteLine(R"({"result":{"id":")" + Str(c, "id") +
+                             R"(","ok":true,"message":"cam1 threshold 0.25"}})")
+                  .ok());
+  auto out = cmd.Communicate({}, kTimeoutMs);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->exit.success()) << out->exit.ToString() << out->err;
+  EXPECT_EQ(out->out,
+            R"({"type":"command_result","id":2,"ok":true,"message":"cam1 threshold 0.25"})"
+            "\n");
+
+  // Errors go to stderr with exit 1; usage errors exit 2.
+  auto r = RunCommand({cli, "command", "--url", daemon_.ws_url(), "--token-file", token_file,
+                       "pipeline/cam9", "restart"},
+                      {}, kTimeoutMs);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit.code, 1);
+  EXPECT_NE(r->err.find("server error forbidden"), std::string::npos) << r->err;
+  r = RunCommand({cli, "command", "pipeline/cam1", "restart", "[1]"}, {}, kTimeoutMs);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit.code, 2);
 }
 
 }  // namespace

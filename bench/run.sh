@@ -222,7 +222,7 @@ run_callgrind() {  # NAME
       --settle-ms 500 --drain-timeout-ms 20000 --connect-concurrency 16 \
       >"$RUN_DIR/bench.json" 2>"$RUN_DIR/bench.err" || true
     stop_server
-    callgrind_annotate --inclusive=no "$RESULTS/callgrind.$name.$n" \
+    callgrind_annotate --inclusive=no --auto=no "$RESULTS/callgrind.$name.$n" \
       >"$RESULTS/annotate.$name.$n.txt" 2>/dev/null || true
     python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); print(b["delivery"]["received"])' \
       "$RUN_DIR/bench.json" >"$RUN_DIR/received" || die "callgrind run of $name failed: $(cat "$RUN_DIR/bench.err")"

@@ -2,10 +2,13 @@
 
 namespace edgewatch::fw {
 
+// The capacity is always a power of two (4, 8, 16, ...): positions wrap with a mask, not a
+// division (this is on the path of every delivery).
 void FrameQueue::Grow() {
   size_t cap = slots_.empty() ? 4 : slots_.size() * 2;
   std::vector<FrameRef> next(cap);
-  for (size_t i = 0; i < size_; ++i) next[i] = std::move(slots_[(head_ + i) % slots_.size()]);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = 0; i < size_; ++i) next[i] = std::move(slots_[(head_ + i) & mask]);
   slots_.swap(next);
   head_ = 0;
 }
@@ -13,13 +16,13 @@ void FrameQueue::Grow() {
 void FrameQueue::Push(FrameRef f) {
   if (size_ == slots_.size()) Grow();
   bytes_ += f->AccountedBytes();
-  slots_[(head_ + size_) % slots_.size()] = std::move(f);
+  slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(f);
   ++size_;
 }
 
 FrameRef FrameQueue::Pop() {
   FrameRef f = std::move(slots_[head_]);
-  head_ = (head_ + 1) % slots_.size();
+  head_ = (head_ + 1) & (slots_.size() - 1);
   --size_;
   bytes_ -= f->AccountedBytes();
   if (size_ == 0) {

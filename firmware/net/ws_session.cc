@@ -409,7 +409,11 @@ int WsSession::OnWriteable() {
   ArmProtocolErrorClose(wsi_);  // lws sends pending pongs before calling this
   GatewayStats& stats = gw_.mutable_stats();
   for (int i = 0; i < kMaxFramesPerWrite && !queue_.empty(); ++i) {
-    if (lws_send_pipe_choked(wsi_)) break;
+    // lws_partial_buffered() (set when lws had to keep part of the last write) rather than
+    // lws_send_pipe_choked(), which costs a poll() system call per frame: the first write of a
+    // WRITEABLE callback always goes out, and lws's documented rule for several writes in one
+    // callback is to stop once a write was partly buffered.
+    if (lws_partial_buffered(wsi_)) break;
     if (batch_ && queue_.size() > 1 && queue_.Front()->topic != nullptr) {
       if (WriteBatch() < 0) return -1;
       continue;

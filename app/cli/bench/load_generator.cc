@@ -540,7 +540,10 @@ struct LoadGenerator::Impl {
                                               static_cast<unsigned char>(msg.payload[1]))
                                            : 1005;
         std::string why = "closed by the server: " + std::to_string(code);
-        if (msg.payload.size() > 2) why += " " + std::string(msg.payload.substr(2, 100));
+        if (msg.payload.size() > 2) {
+          why += ' ';
+          why += msg.payload.substr(2, 100);
+        }
         SendFrame(i, kOpClose, msg.payload.substr(0, std::min<size_t>(2, msg.payload.size())));
         Flush(i);
         Fail(i, why);

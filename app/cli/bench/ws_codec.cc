@@ -171,7 +171,10 @@ Result<size_t> CheckUpgradeResponse(std::string_view buf, std::string_view clien
   if (!StartsWithNoCase(status_line, "HTTP/1.1 101")) {
     std::string msg = "upgrade refused: " + std::string(status_line);
     std::string_view body = buf.substr(head_len);
-    if (!body.empty()) msg += " " + std::string(body.substr(0, 200));
+    if (!body.empty()) {
+      msg += ' ';
+      msg += body.substr(0, 200);
+    }
     return Unavailable(msg);
   }
   std::string want = AcceptKeyFor(client_key);

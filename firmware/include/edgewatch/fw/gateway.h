@@ -57,7 +57,7 @@ struct GatewayConfig {
 
   size_t max_message_bytes = 4096;          // inbound WebSocket message (larger: close 1009)
   size_t session_queue_bytes = 256 * 1024;  // unsent bytes per session before it lags
-  size_t rx_buffer_bytes = 1024;            // lws per-connection receive buffer
+  size_t rx_buffer_bytes = 256;             // lws per-connection receive buffer
   size_t max_ingest_line = 64 * 1024;       // ingest line limit (larger: rejected)
   int max_ingest_connections = 64;
   int max_ws_connections = 2000;

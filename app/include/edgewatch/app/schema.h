@@ -11,7 +11,8 @@
 //   - on a forecast (docs/forecasts.md): `points`, `lower`, `upper` (and `lower80`/`upper80`
 //     when present) are arrays of exactly `horizon` numbers with lower[i] <= upper[i] (and
 //     lower80[i] <= upper80[i] when both are present); `horizon` <= 10000; the topic's source and
-//     field segments must not be empty. Built-in and external forecasts (a producer's model) pass the same check.
+//     field segments must not be empty. Built-in and external forecasts (a producer's model) pass
+//     the same check.
 // Error messages name the offending field by its dotted path: "frame_data.fps is required",
 // "frame_data.fps must be a number", "cpu_percent must be between 0 and 100".
 // Pure functions over immutable tables; any thread.

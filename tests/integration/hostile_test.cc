@@ -539,7 +539,10 @@ const std::vector<HostileCase>& Cases() {
        }},
 
       // --- Session rules --------------------------------------------------------------------
-      {"HundredMessagesAtOnce", "close 4429 rate_limited", AfterAuthFrame([](WsTestClient& ws) {
+      // The server closes with 4429 while the rest of the burst is still unread in its socket;
+      // the kernel may then reset the connection before the client reads the close frame.
+      {"HundredMessagesAtOnce", "close 4429 rate_limited | dropped",
+       AfterAuthFrame([](WsTestClient& ws) {
          // Default 20 msg/s with a burst of 40: 100 back to back cannot all be covered.
          std::string wire;
          for (int i = 0; i < 100; ++i) {
@@ -767,7 +770,13 @@ class HostileTest : public ::testing::TestWithParam<HostileCase> {
 
 // Answers compare equal, or `expected` names a close code without a reason and `observed` is
 // that close with any reason.
+// `expected` may list alternatives separated by " | ".
 bool Matches(const std::string& expected, const std::string& observed) {
+  size_t bar = expected.find(" | ");
+  if (bar != std::string::npos) {
+    return Matches(expected.substr(0, bar), observed) ||
+           Matches(expected.substr(bar + 3), observed);
+  }
   if (observed == expected) return true;
   return expected.rfind("close ", 0) == 0 && expected.find(' ', 6) == std::string::npos &&
          observed.rfind(expected + " ", 0) == 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 namespace edgewatch::fw {
@@ -32,9 +33,13 @@ class LoopTest : public testing::Test {
   }
   void TearDown() override { lws_context_destroy(context_); }
 
-  // Services the loop until `done` or `max_iterations` (a failure bound, not a timing).
-  void RunUntil(const bool& done, int max_iterations = 10000) {
-    for (int i = 0; i < max_iterations && !done; ++i) lws_service(context_, 0);
+  // Services the loop until `done`. The deadline only bounds a broken test; an iteration
+  // count is no bound (a loaded machine can spin through any count before a 1 ms timer is
+  // due). lws 4.1.6 on a context without a vhost may sleep its 30 s default poll instead of
+  // waking for a ripe timer, so the test polls without waiting (-1).
+  void RunUntil(const bool& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done && std::chrono::steady_clock::now() < deadline) lws_service(context_, -1);
   }
 
   lws_protocols protocols_[2] = {};

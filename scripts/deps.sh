@@ -8,20 +8,28 @@
 #   scripts/deps.sh emulated qemu-system-aarch64 and the tools to build gpio-sim modules and an
 #                            initramfs (make test-emulated; the arm64 kernel, headers and busybox are
 #                            downloaded, not installed, by scripts/make-emulated-assets.sh)
+#   scripts/deps.sh deb      dpkg-dev, fakeroot and lintian (make deb)
+#   scripts/deps.sh bench    the peer servers of make bench-peers (Mosquitto, FastAPI, Flask-SocketIO)
 #
 # Exits 0 when everything is present (or was installed), 1 when the user must act.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmbedtls-dev
-  libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev)
+  libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev libmosquitto-dev libavahi-client-dev
+  libqrencode-dev zlib1g-dev)
 test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat nodejs
-  python3-statsmodels)  # statsmodels: the forecast accuracy check (docs/benchmarks.md)
+  python3-statsmodels mosquitto zbar-tools chromium)
+# statsmodels: the forecast accuracy check (docs/benchmarks.md); mosquitto: the MQTT tests' broker;
+# zbar-tools: decodes `edgewatch pair --png`; chromium: the dashboard's headless browser tests.
 # The JavaScript client's tests need Node 18+ and npm. Some nodejs builds (NodeSource) ship npm
 # themselves and conflict with Debian's npm package: ask for it only when the command is missing.
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
 fuzz_pkgs=(clang libclang-rt-14-dev)  # libclang-rt-14-dev ships libclang_rt.fuzzer (Debian 12)
 emulated_pkgs=(qemu-system-arm cpio xz-utils make libelf1 libssl3)
+deb_pkgs=(dpkg-dev fakeroot file lintian)  # make deb: CPack's DEB generator and lintian
+# make bench-peers: the peers users would pick instead (docs/benchmarks.md)
+bench_pkgs=(mosquitto python3-fastapi python3-uvicorn python3-flask-socketio valgrind)
 
 want=()
 for group in "$@"; do
@@ -31,7 +39,9 @@ for group in "$@"; do
     cross) want+=("${cross_pkgs[@]}") ;;
     fuzz) want+=("${fuzz_pkgs[@]}") ;;
     emulated) want+=("${emulated_pkgs[@]}") ;;
-    *) echo "deps.sh: unknown group '$group' (build|test|cross|emulated|fuzz)" >&2; exit 2 ;;
+    deb) want+=("${deb_pkgs[@]}") ;;
+    bench) want+=("${bench_pkgs[@]}") ;;
+    *) echo "deps.sh: unknown group '$group' (build|test|cross|emulated|fuzz|deb|bench)" >&2; exit 2 ;;
   esac
 done
 

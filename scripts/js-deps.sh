@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the JavaScript test dependencies pinned in web/package-lock.json (`ws`, for the client's
-# tests under tests/js) with `npm ci`, when web/node_modules is missing or older than the lockfile.
-# The client itself (web/edgewatch-client.js) has no dependencies. Called by `make test`.
+# Installs the JavaScript dependencies pinned in web/package-lock.json with `npm ci`, when
+# web/node_modules is missing or older than the lockfile: `ws` and `socket.io-client` (the tests
+# under tests/js), uPlot and esbuild (the dashboard's bundle), playwright-core (its browser tests,
+# driving Debian's chromium; no browser is downloaded). The client itself
+# (web/edgewatch-client.js) has no dependencies. Called by `make test` and the web build.
 set -euo pipefail
 cd "$(dirname "$0")/../web"
 

@@ -12,7 +12,8 @@
 set -euo pipefail
 
 PACKAGES=(libwebsockets-dev libmbedtls-dev libcjson-dev libgpiod-dev libgtest-dev libgmock-dev
-  libsqlite3-dev libsystemd-dev libstdc++-12-dev libc6-dev)
+  libsqlite3-dev libsystemd-dev libmosquitto-dev libavahi-client-dev libqrencode-dev zlib1g-dev
+  libstdc++-12-dev libc6-dev)
 
 dir=${1:-build/sysroot-arm64}
 mkdir -p "$(dirname "$dir")"

@@ -7,6 +7,7 @@
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
+#include "edgewatch/fw/protocol.h"
 #include "edgewatch/fw/topic.h"
 
 namespace edgewatch::app::alerts {
@@ -66,6 +67,10 @@ Result<std::unique_ptr<AlertService>> AlertService::Start(fw::Gateway& gw, hal::
     if (!sub.ok()) return InvalidArgument("rule topic " + p + ": " + sub.status().message());
   }
   svc->engine_->Start();
+  // Every operator command's outcome is kept with the alerts (docs/protocol.md, "Audit").
+  svc->audit_ = std::make_unique<CommandAuditRecorder>(*svc->store_);
+  auto audit_sub = gw.bus().Subscribe(svc->audit_.get(), fw::kAuditTopic);
+  if (!audit_sub.ok()) return audit_sub.status();
   // The last step that can fail comes before the gateway holds handlers pointing at the engine.
   EW_TRY(svc->WatchAckButton());
   svc->RegisterOps();
@@ -76,6 +81,7 @@ Result<std::unique_ptr<AlertService>> AlertService::Start(fw::Gateway& gw, hal::
 }
 
 AlertService::~AlertService() {
+  if (audit_) gw_.bus().RemoveSubscriber(audit_.get());
   if (engine_) gw_.bus().RemoveSubscriber(engine_.get());
 }
 
@@ -173,7 +179,8 @@ void AlertService::RegisterHttp() {
   }
   AlertEngine* engine = engine_.get();
   store::SqliteAlertStore* st = store_.get();
-  gw_.http().Add("/api/v1/alerts", [engine, st](const fw::HttpRequest& req) {
+  const CommandAuditRecorder* audit = audit_.get();
+  gw_.http().Add("/api/v1/alerts", [engine, st, audit](const fw::HttpRequest& req) {
     if (!req.CanRead(kAlertsTopic)) {
       return fw::JsonError(403, "forbidden", "reading alerts needs read:alerts");
     }
@@ -197,6 +204,15 @@ void AlertService::RegisterHttp() {
         .Uint(e.published)
         .Key("store_errors")
         .Uint(e.store_errors)
+        .EndObject();
+    w.Key("command_audit")
+        .BeginObject()
+        .Key("stored")
+        .Uint(audit->stats().stored)
+        .Key("dropped")
+        .Uint(audit->stats().dropped)
+        .Key("malformed")
+        .Uint(audit->stats().malformed)
         .EndObject();
     w.Key("store")
         .BeginObject()

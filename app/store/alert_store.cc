@@ -39,7 +39,20 @@ CREATE TABLE IF NOT EXISTS notifications(
   action TEXT,
   alert_id TEXT);
 CREATE INDEX IF NOT EXISTS notifications_unread ON notifications(read, created_at);
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS command_audit(
+  seq INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  command_id TEXT,
+  sub TEXT NOT NULL,
+  session TEXT NOT NULL,
+  target TEXT NOT NULL,
+  name TEXT NOT NULL,
+  args TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  message TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL);
+PRAGMA user_version = 2;
 )sql";
 
 constexpr const char* kUpsertAlert = R"sql(
@@ -55,6 +68,19 @@ VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT(id) DO UPDATE SET read = excluded.read)sql";
 
 constexpr const char* kMarkRead = "UPDATE notifications SET read = 1 WHERE id = ?1";
+
+constexpr const char* kInsertAudit = R"sql(
+INSERT INTO command_audit(ts, command_id, sub, session, target, name, args, ok, result, message,
+                          duration_ms)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql";
+
+// Keeps the newest ?1 rows (seq grows with every insert).
+constexpr const char* kTrimAudit =
+    "DELETE FROM command_audit WHERE seq <= (SELECT MAX(seq) FROM command_audit) - ?1";
+
+constexpr const char* kSelectAudit = R"sql(
+SELECT ts, command_id, sub, session, target, name, args, ok, result, message, duration_ms
+FROM (SELECT * FROM command_audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq)sql";
 
 // Owns a prepared statement.
 class Stmt {
@@ -288,7 +314,72 @@ Status SqliteAlertStore::Apply(const StoreWrite& w) {
       if (sqlite3_step(st.get()) != SQLITE_DONE) return SqlError(db_, "mark read " + id);
     }
   }
+  if (!w.audits.empty()) {
+    Stmt st(db_, kInsertAudit);
+    if (!st.ok()) return SqlError(db_, "prepare audit insert");
+    for (const CommandAuditRecord& a : w.audits) {
+      sqlite3_reset(st.get());
+      st.Int(1, a.ts_ms);
+      st.TextOrNull(2, a.command_id);
+      st.Text(3, a.from);
+      st.Text(4, a.session);
+      st.Text(5, a.target);
+      st.Text(6, a.name);
+      st.Text(7, a.args_json.empty() ? std::string("{}") : a.args_json);
+      st.Int(8, a.ok ? 1 : 0);
+      st.Text(9, a.result);
+      st.Text(10, a.message);
+      st.Int(11, a.duration_ms);
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return SqlError(db_, "store command audit");
+    }
+    Stmt trim(db_, kTrimAudit);
+    if (!trim.ok()) return SqlError(db_, "prepare audit trim");
+    trim.Int(1, static_cast<int64_t>(options_.max_audit_rows));
+    if (sqlite3_step(trim.get()) != SQLITE_DONE) return SqlError(db_, "trim command audit");
+  }
   return OkStatus();
+}
+
+Result<std::vector<CommandAuditRecord>> SqliteAlertStore::LoadAudit(size_t limit) {
+  // The writer thread owns db_ between transactions; a read connection of our own keeps this
+  // call independent of it (WAL lets it read while the writer commits).
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Internal("cannot open " + path_ + ": " +
+                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    sqlite3_close(db);
+    return s;
+  }
+  std::vector<CommandAuditRecord> out;
+  Status status = OkStatus();
+  {
+    Stmt st(db, kSelectAudit);
+    if (!st.ok()) {
+      status = SqlError(db, "prepare audit select");
+    } else {
+      st.Int(1, static_cast<int64_t>(limit));
+      while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+        CommandAuditRecord a;
+        a.ts_ms = sqlite3_column_int64(st.get(), 0);
+        a.command_id = st.Col(1);
+        a.from = st.Col(2);
+        a.session = st.Col(3);
+        a.target = st.Col(4);
+        a.name = st.Col(5);
+        a.args_json = st.Col(6);
+        a.ok = sqlite3_column_int(st.get(), 7) != 0;
+        a.result = st.Col(8);
+        a.message = st.Col(9);
+        a.duration_ms = sqlite3_column_int64(st.get(), 10);
+        out.push_back(std::move(a));
+      }
+      if (rc != SQLITE_DONE) status = SqlError(db, "read command audit");
+    }
+  }
+  sqlite3_close(db);
+  if (!status.ok()) return status;
+  return out;
 }
 
 void SqliteAlertStore::WriterLoop() {

@@ -37,7 +37,6 @@ class CommandSink {
   ~CommandSink() = default;
 };
 
-inline constexpr char kAuditTopic[] = "audit/commands";
 inline constexpr int64_t kDefaultCommandTimeoutMs = 10000;
 inline constexpr int64_t kMaxCommandTimeoutMs = 300000;
 inline constexpr size_t kMaxPendingCommands = 4096;

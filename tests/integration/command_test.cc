@@ -6,13 +6,16 @@
 // handled, a "subscribed" reply means the audit subscription is live, the producer reading the
 // command line means the command is pending. Every wait is bounded by kTimeoutMs (failure bound).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "edgewatch/app/store/alert_store.h"
 #include "edgewatch/base/clock.h"
 #include "edgewatch/base/json.h"
 #include "edgewatch/fw/auth/jwt.h"
@@ -270,6 +273,34 @@ TEST_F(CommandTest, RefusalsTimeoutsAndVanishingProducersAreAnsweredAndAudited) 
                             R"("name":"restart","timeout_ms":0})")
                   .ok());
   EXPECT_EQ(ErrorCode(alice, 9), "bad_request");
+
+  // Every outcome is also kept in the SQLite store next to the alerts. A clean stop commits
+  // whatever the store still had queued; the rows are then read from the file itself.
+  ASSERT_TRUE(daemon_.Signal(SIGTERM).ok());
+  auto exited = daemon_.Wait(kTimeoutMs);
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  auto store =
+      app::store::SqliteAlertStore::Open(daemon_.state_dir(), [](std::function<void()>) {});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto rows = (*store)->LoadAudit(100);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 7u);  // the malformed ops (bad_request) are not audited
+  const char* want_results[] = {"forbidden", "no_such_target", "unknown_command",
+                                "timeout",   "target_offline", "target_offline",
+                                "ok"};
+  const char* froms[] = {"bob", "bob", "alice", "alice", "alice", "alice", "alice"};
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const app::store::CommandAuditRecord& r = (*rows)[i];
+    EXPECT_EQ(r.result, want_results[i]) << i;
+    EXPECT_EQ(r.from, froms[i]) << i;
+    EXPECT_EQ(r.name, i == 2 ? "reboot" : "restart") << i;
+    EXPECT_EQ(r.ok, i == 6) << i;
+    EXPECT_GT(r.ts_ms, 0) << i;
+  }
+  EXPECT_EQ((*rows)[0].command_id, "");  // refused before it was sent
+  EXPECT_EQ((*rows)[3].command_id, late);
+  EXPECT_EQ((*rows)[0].target, "pipeline/cam1");
+  EXPECT_EQ((*rows)[1].target, "pipeline/cam2");
 }
 
 TEST_F(CommandTest, LogLevelOpNeedsTheAdminScope) {

@@ -163,6 +163,79 @@ TEST(AlertStoreTest, LoadUnreadKeepsTheNewestWithinItsBounds) {
   EXPECT_EQ(snap->notifications[0].id, "n-new");
 }
 
+CommandAuditRecord Audit(int64_t ts, std::string result) {
+  CommandAuditRecord a;
+  a.ts_ms = ts;
+  a.command_id = result == "forbidden" ? "" : "c" + std::to_string(ts);
+  a.from = "alice";
+  a.session = "s1";
+  a.target = "pipeline/cam1";
+  a.name = "set_threshold";
+  a.args_json = R"({"value":0.7})";
+  a.ok = result == "ok";
+  a.result = std::move(result);
+  a.message = "cam1 threshold 0.70";
+  a.duration_ms = 3;
+  return a;
+}
+
+TEST(AlertStoreTest, CommandAuditsAreAppendedInOrderAndSurviveReopen) {
+  TempDir dir;
+  Mailbox mb;
+  {
+    auto st = SqliteAlertStore::Open(dir.path(), mb.Poster());
+    ASSERT_TRUE(st.ok());
+    StoreWrite w1;
+    w1.audits = {Audit(10, "ok"), Audit(20, "forbidden")};
+    ASSERT_TRUE((*st)->Write(w1, nullptr).ok());
+    StoreWrite w2;
+    w2.audits = {Audit(30, "timeout")};
+    ASSERT_TRUE((*st)->Write(w2, nullptr).ok());
+    (*st)->Flush();
+  }
+  auto st = SqliteAlertStore::Open(dir.path(), mb.Poster());
+  ASSERT_TRUE(st.ok());
+  auto rows = (*st)->LoadAudit(10);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_THAT(*rows, SizeIs(3));
+  EXPECT_EQ((*rows)[0].ts_ms, 10);
+  EXPECT_EQ((*rows)[0].command_id, "c10");
+  EXPECT_TRUE((*rows)[0].ok);
+  EXPECT_EQ((*rows)[0].args_json, R"({"value":0.7})");
+  EXPECT_EQ((*rows)[0].message, "cam1 threshold 0.70");
+  EXPECT_EQ((*rows)[0].duration_ms, 3);
+  EXPECT_EQ((*rows)[1].result, "forbidden");
+  EXPECT_EQ((*rows)[1].command_id, "");  // stored as NULL
+  EXPECT_FALSE((*rows)[1].ok);
+  EXPECT_EQ((*rows)[2].result, "timeout");
+  // A limit returns the newest rows, oldest first.
+  auto last = (*st)->LoadAudit(2);
+  ASSERT_TRUE(last.ok());
+  ASSERT_THAT(*last, SizeIs(2));
+  EXPECT_EQ((*last)[0].ts_ms, 20);
+  EXPECT_EQ((*last)[1].ts_ms, 30);
+}
+
+TEST(AlertStoreTest, CommandAuditKeepsOnlyTheNewestRowsWithinItsBound) {
+  TempDir dir;
+  Mailbox mb;
+  SqliteAlertStore::Options o;
+  o.max_audit_rows = 3;
+  auto st = SqliteAlertStore::Open(dir.path(), mb.Poster(), o);
+  ASSERT_TRUE(st.ok());
+  for (int64_t ts = 1; ts <= 5; ++ts) {
+    StoreWrite w;
+    w.audits = {Audit(ts, "ok")};
+    ASSERT_TRUE((*st)->Write(w, nullptr).ok());
+  }
+  (*st)->Flush();
+  auto rows = (*st)->LoadAudit(100);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_THAT(*rows, SizeIs(3));
+  EXPECT_EQ((*rows)[0].ts_ms, 3);
+  EXPECT_EQ((*rows)[2].ts_ms, 5);
+}
+
 TEST(AlertStoreTest, UsesWalMode) {
   TempDir dir;
   Mailbox mb;

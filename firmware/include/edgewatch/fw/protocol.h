@@ -20,6 +20,9 @@ namespace edgewatch::fw {
 
 inline constexpr int kProtocolVersion = 1;
 
+// The topic on which every operator command's outcome is published (docs/protocol.md, "Audit").
+inline constexpr char kAuditTopic[] = "audit/commands";
+
 enum class OpKind { kSubscribe, kUnsubscribe, kPing, kAuth, kOther };
 
 struct ClientOp {

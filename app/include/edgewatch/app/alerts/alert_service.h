@@ -8,7 +8,9 @@
 //     `notifications/<its sub>` first receives a {"type":"unread",...} message;
 //   - HTTP `GET /api/v1/hal` (the GPIO chip's state; read scope on `system/hal`) and
 //     `GET /api/v1/alerts` (active alerts and store statistics; read scope on `alerts`);
-//   - the ack button: the `ack_button` role's event descriptor, watched by the loop.
+//   - the ack button: the `ack_button` role's event descriptor, watched by the loop;
+//   - a CommandAuditRecorder on `audit/commands`, which keeps every command's outcome in the
+//     store's command_audit table.
 // Message formats: docs/protocol.md, "Alerts and notifications".
 //
 // Threading: create and destroy on the loop thread, after Gateway::Start() and before Run();
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "edgewatch/app/alerts/alert_engine.h"
+#include "edgewatch/app/alerts/command_audit_recorder.h"
 #include "edgewatch/app/alerts/rule.h"
 #include "edgewatch/app/alerts/scheduler.h"
 #include "edgewatch/app/store/alert_store.h"
@@ -57,6 +60,7 @@ class AlertService {
   std::unique_ptr<GatewayScheduler> scheduler_;
   std::unique_ptr<store::SqliteAlertStore> store_;
   std::unique_ptr<AlertEngine> engine_;
+  std::unique_ptr<CommandAuditRecorder> audit_;  // after store_: destroyed before it
 };
 
 // {"type":"unread","topic":T,"items":[...]}: the catch-up message sent on subscribe.

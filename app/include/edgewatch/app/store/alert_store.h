@@ -54,11 +54,28 @@ struct NotificationRecord {
   std::string alert_id;     // the alert that caused it, or empty
 };
 
-// One transaction: upserts of whole records, then notification ids to mark read.
+// One operator command and its outcome, as published on `audit/commands` (docs/protocol.md,
+// "Audit"). Appended to the `command_audit` table; never updated.
+struct CommandAuditRecord {
+  int64_t ts_ms = 0;       // when the command ended (the audit event's time), Unix ms
+  std::string command_id;  // the server id; empty for commands refused before they were sent
+  std::string from;        // the token's sub
+  std::string session;
+  std::string target;
+  std::string name;
+  std::string args_json;  // the command's args object, as sent
+  bool ok = false;
+  std::string result;  // "ok", "failed" or the error code
+  std::string message;
+  int64_t duration_ms = 0;
+};
+
+// One transaction: upserts of whole records, notification ids to mark read, audit rows to append.
 struct StoreWrite {
   std::vector<AlertRecord> alerts;
   std::vector<NotificationRecord> notifications;
   std::vector<std::string> mark_read;
+  std::vector<CommandAuditRecord> audits;
 };
 
 struct UnreadSnapshot {
@@ -99,6 +116,9 @@ class SqliteAlertStore final : public AlertStore {
     size_t max_batch = 256;           // writes per transaction
     size_t max_unread_alerts = 1000;  // LoadUnread bounds (newest kept)
     size_t max_unread_notifications = 10000;
+    // command_audit keeps the newest rows; older ones are deleted in the transaction that
+    // appends beyond the bound.
+    size_t max_audit_rows = 100000;
   };
 
   // Creates `dir` (mode 0700, with parents) if needed, opens or creates `dir`/alerts.db, sets WAL
@@ -118,6 +138,10 @@ class SqliteAlertStore final : public AlertStore {
   Result<UnreadSnapshot> LoadUnread();
 
   Status Write(StoreWrite write, Done done) override;
+
+  // Any thread, but blocking (it reads SQLite): the newest `limit` command audit rows, oldest
+  // first. For tests, tools and start-up; never on the loop while it serves. Internal on error.
+  Result<std::vector<CommandAuditRecord>> LoadAudit(size_t limit);
 
   // Any thread: blocks until every write queued before the call has been committed (or failed)
   // and its completion handed to the poster. For tests and orderly shutdown; never on the loop

@@ -18,7 +18,8 @@
   X("bench", RunBench, "load generator: N subscribers, one publisher, latency/CPU/RSS report") \
   X("gpio", RunGpio, "show the GPIO lines by role, their levels and recent changes (HTTP)")    \
   X("command", RunCommand,                                                                     \
-    "send an operator command to a pipeline and print its result (WebSocket)")
+    "send an operator command to a pipeline and print its result (WebSocket)")                 \
+  X("pair", RunPair, "mint a phone's token; print its dashboard URLs and a QR code to scan")
 
 namespace edgewatch::cli {
 

@@ -3,33 +3,15 @@
 // The token is printed on stdout and nowhere else (never logged). The secret file is the one the
 // daemon uses (--jwt-secret-file); when it does not exist yet it is created (32 random bytes,
 // mode 0600), so `edgewatch token` may run before the first start of edgewatchd.
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "commands.h"
-#include "edgewatch/base/clock.h"
-#include "edgewatch/fw/auth/duration.h"
-#include "edgewatch/fw/auth/jwt.h"
-#include "edgewatch/fw/auth/secret.h"
 #include "flags.h"
+#include "mint.h"
 
 namespace edgewatch::cli {
-
-namespace {
-
-std::string DefaultSecretFile() {
-  if (::access("/var/lib/edgewatch/jwt.secret", R_OK) == 0) return "/var/lib/edgewatch/jwt.secret";
-  if (const char* home = std::getenv("HOME")) {
-    return std::string(home) + "/.local/state/edgewatch/jwt.secret";
-  }
-  return "/tmp/edgewatch-" + std::to_string(::getuid()) + "/state/jwt.secret";
-}
-
-}  // namespace
 
 int RunToken(const std::vector<std::string>& args) {
   std::string sub = "operator";
@@ -55,31 +37,10 @@ int RunToken(const std::vector<std::string>& args) {
     std::fprintf(stderr, "edgewatch token: unexpected argument '%s'\n", positionals[0].c_str());
     return 2;
   }
-  if (secret_file.empty()) secret_file = DefaultSecretFile();
-
-  fw::auth::MintOptions mint;
-  mint.sub = sub;
-  mint.scope = scope;
-  mint.now_s = UnixMillis() / 1000;
-  if (!audience.empty()) mint.audience = audience;
-  if (ttl != "none") {
-    auto seconds = fw::auth::ParseDuration(ttl);
-    if (!seconds.ok()) {
-      std::fprintf(stderr, "edgewatch token: --ttl: %s\n", seconds.status().message().c_str());
-      return 2;
-    }
-    mint.ttl_s = *seconds;
-  }
-  auto secret = fw::auth::LoadOrCreateSecret(secret_file);
-  if (!secret.ok()) {
-    std::fprintf(stderr, "edgewatch token: secret %s: %s\n", secret_file.c_str(),
-                 secret.status().message().c_str());
-    return 1;
-  }
-  auto token = fw::auth::MintToken(mint, *secret);
+  auto token = MintCliToken({sub, scope, ttl, secret_file, audience});
   if (!token.ok()) {
     std::fprintf(stderr, "edgewatch token: %s\n", token.status().message().c_str());
-    return 2;
+    return token.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   std::printf("%s\n", token->c_str());
   return 0;

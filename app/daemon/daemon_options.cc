@@ -76,6 +76,10 @@ const IntKey kIntKeys[] = {
 };
 
 // Rate settings (per second) and the flags that set them.
+    {"sio_ping_interval_ms", "--sio-ping-interval-ms", 100, 120000,
+     &fw::GatewayConfig::sio_ping_interval_ms},
+    {"sio_ping_timeout_ms", "--sio-ping-timeout-ms", 100, 120000,
+     &fw::GatewayConfig::sio_ping_timeout_ms},
 struct RateKey {
   const char* key;
   const char* flag;
@@ -255,7 +259,8 @@ Board and configuration
                            heartbeat_s, ping_s, idle_timeout_s, refresh_s, max_connections,
                            max_producers, history, session_queue_kb, suppression,
                            jwt_secret_file, audience, leeway_s, allow_no_exp, allowed_origins,
-                           auth_timeout_s, expiry_grace_s, handshake_timeout_s, msg_rate,
+                           auth_timeout_s, expiry_grace_s, handshake_timeout_s,
+                           sio_ping_interval_ms, sio_ping_timeout_ms, msg_rate,
                            msg_burst, conn_rate_per_ip, conn_burst_per_ip, rules: alert rules,
                            see docs/hardware.md)
                            Forecasts: keys forecasts, forecast_max_series, see
@@ -278,6 +283,8 @@ Limits
   --memory-mb N            memory budget for admission (default: the board's budget.memory_mb)
 Load shedding (refuse new connections, down-sample per-frame topics)
   --cpu-shed-percent P     shed while CPU >= P % (default 80; recover 10 points below)
+  --sio-ping-interval-ms N --sio-ping-timeout-ms N   Socket.IO (Engine.IO) ping period and
+                           pong deadline (defaults 25000 and 20000; up to 120000)
   --thermal-limit-c C      shed while the board's thermal zone >= C (default: the board's limit)
   --shed-rate-hz R         per-frame topics' rate while shedding (default 2)
 Security (docs/protocol.md: tokens, close codes, limits)

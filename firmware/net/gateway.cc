@@ -24,6 +24,7 @@
 #include "long_poll.h"
 #include "raw_handler.h"
 #include "ws_session.h"
+#include "socketio/sio_server.h"
 
 namespace edgewatch::fw {
 namespace {
@@ -38,8 +39,13 @@ struct ConnPss {
   HttpExchange* http;
   LongPoll* poll;  // a parked GET /api/v1/poll
 };
+  SioLink* sio;    // a /socket.io/ request or WebSocket (socketio/sio_server.h)
 
 void DropPoll(lws* wsi, ConnPss* pss) {
+bool IsSocketIoPath(std::string_view path) {
+  return path == "/socket.io/" || path == "/socket.io";
+}
+
   if (pss == nullptr || pss->poll == nullptr) return;
   Gateway* gw = static_cast<Gateway*>(lws_context_user(lws_get_context(wsi)));
   gw->RemovePoll(pss->poll);
@@ -184,6 +190,11 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
         R"({"error":"unauthorized","reason":"token_missing","message":"send Authorization: Bearer <token>"})";
   } else if (req.path == "/api/v1/poll") {
     ++gw->mutable_stats().connection_attempts;
+  if (IsSocketIoPath(req.path)) {
+    auto now = gw->socketio().OnHttp(req, std::move(claims), &pss->sio);
+    if (!now) return 0;  // parked GET, or a POST whose body follows
+    return StartResponse(wsi, pss, std::move(*now));
+  }
     if (auto refused = gw->AdmitConnection(req.peer)) {
       resp = std::move(*refused);
     } else {
@@ -223,7 +234,25 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
         DropPoll(wsi, pss);
         return StartResponse(wsi, pss, std::move(resp));
       }
+    case LWS_CALLBACK_HTTP_BODY:
+      if (pss->sio != nullptr) GatewayOf(wsi)->socketio().OnHttpBody(pss->sio, in, len);
+      return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (pss->sio != nullptr) {
+        HttpResponse resp = GatewayOf(wsi)->socketio().OnHttpBodyComplete(pss->sio);
+        delete pss->sio;
+        pss->sio = nullptr;
+        return StartResponse(wsi, pss, std::move(resp));
+      }
+      return 0;
       return WriteHttpBody(wsi, pss);
+      if (pss->sio != nullptr && !pss->sio->websocket) {
+        if (!pss->sio->parked || !pss->sio->ready) return 0;
+        HttpResponse resp = GatewayOf(wsi)->socketio().TakePollResponse(pss->sio);
+        delete pss->sio;
+        pss->sio = nullptr;
+        return StartResponse(wsi, pss, std::move(resp));
+      }
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
       GatewayOf(wsi)->DropPendingClaims(wsi);
@@ -235,11 +264,22 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
       Gateway* gw = GatewayOf(wsi);
+      if (pss != nullptr && pss->sio != nullptr && !pss->sio->websocket) {
+        GatewayOf(wsi)->socketio().OnHttpClosed(pss->sio);
+        delete pss->sio;
+        pss->sio = nullptr;
+      }
       std::string uri = RequestUri(wsi, WSI_TOKEN_GET_URI);
-      if (uri != "/ws") {
+      // Socket.IO clients send no subprotocol: dispatch by path. An upgrade of an existing
+      // Engine.IO session (sid=) was admitted with its handshake.
+      bool new_connection = true;
+      if (IsSocketIoPath(uri)) {
+        char sid[64];
+        new_connection = lws_get_urlarg_by_name(wsi, "sid=", sid, sizeof(sid)) == nullptr;
+      } else if (uri != "/ws") {
         return WriteResponseNow(wsi, JsonError(404, "not_found", "WebSocket endpoint is /ws"));
       }
-      if (auto refused = gw->Admit(wsi, /*websocket=*/true, /*require_token=*/false)) {
+      if (auto refused = gw->Admit(wsi, /*websocket=*/new_connection, /*require_token=*/false)) {
         return WriteResponseNow(wsi, std::move(*refused));
       }
       return 0;
@@ -253,6 +293,13 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
                PeerAddress(wsi).c_str());
       return 0;
     }
+      pss->sio = nullptr;
+      if (IsSocketIoPath(RequestUri(wsi, WSI_TOKEN_GET_URI))) {
+        pss->ws = nullptr;
+        pss->http = nullptr;
+        pss->sio = gw->socketio().OnWsEstablished(wsi, gw->TakePendingClaims(wsi));
+        return pss->sio != nullptr ? 0 : -1;
+      }
     case LWS_CALLBACK_RECEIVE:
       if (pss->ws != nullptr) pss->ws->OnReceive(in, len);
       return 0;
@@ -262,14 +309,21 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     case LWS_CALLBACK_SERVER_WRITEABLE:
       return pss->ws != nullptr ? pss->ws->OnWriteable() : 0;
     case LWS_CALLBACK_CLOSED:
+      if (pss->sio != nullptr) GatewayOf(wsi)->socketio().OnWsReceive(pss->sio, in, len);
       GatewayOf(wsi)->DropPendingClaims(wsi);
       if (pss->ws != nullptr) {
         if (pss->ws->ClosedByIdle(MonotonicMicros())) {
           ++GatewayOf(wsi)->mutable_stats().heartbeat_timeouts;
           EW_INFO("ws", "session %s closed: silent for %d s (heartbeat timeout)",
+      if (pss->sio != nullptr) return GatewayOf(wsi)->socketio().OnWsWriteable(pss->sio);
                   std::string(pss->ws->session_id()).c_str(),
                   GatewayOf(wsi)->config().idle_timeout_s);
         }
+      if (pss->sio != nullptr) {
+        GatewayOf(wsi)->socketio().OnWsClosed(pss->sio);
+        delete pss->sio;
+        pss->sio = nullptr;
+      }
         ++GatewayOf(wsi)->mutable_stats().ws_closed;
         delete pss->ws;
         pss->ws = nullptr;
@@ -357,6 +411,7 @@ Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
 Gateway::~Gateway() {
   sweep_timer_.Cancel();
   stats_timer_.Cancel();
+  sio_ = std::make_unique<SioServer>(*this);
   heartbeat_timer_.Cancel();
   refresh_timer_.Cancel();
   shutdown_timer_.Cancel();
@@ -368,6 +423,7 @@ Gateway::~Gateway() {
   }
   ingest_.reset();
   if (signal_fd_ >= 0) ::close(signal_fd_);
+  sio_->Stop();
 }
 
 int64_t Gateway::uptime_s() const {
@@ -485,6 +541,7 @@ Status Gateway::Start() {
     stats_timer_.StartPeriodic(static_cast<int64_t>(config_.gateway_topic_period_s) * 1000000);
   }
   return OkStatus();
+  sio_->Start(context_);
 }
 
 void Gateway::Run() {
@@ -504,6 +561,7 @@ void Gateway::Run() {
 
 void Gateway::RequestStop() {
   stop_requested_.store(true);
+  sio_->Stop();
   if (context_ != nullptr) lws_cancel_service(context_);
 }
 
@@ -550,6 +608,7 @@ void Gateway::BeginShutdown() {
     shutdown_timer_.StartOnce(static_cast<int64_t>(config_.shutdown_grace_ms) * 1000);
   }
 }
+  sio_->CloseAll();
 
 void Gateway::AddSession(WsSession* s) {
   s->slot = sessions_.size();
@@ -621,7 +680,11 @@ ClientPeer* Gateway::FindPeer(std::string_view session_id) const {
   for (WsSession* s : sessions_) {
     if (s->session_id() == session_id) return s;
   }
-  return nullptr;
+  return sio_->FindPeer(session_id);
+}
+
+size_t Gateway::connection_count() const {
+  return sessions_.size() + polls_.size() + sio_->session_count();
 }
 
 void Gateway::RegisterLogLevelOp() {
@@ -910,6 +973,8 @@ void Gateway::RecomputeAccounting() {
   accounted_other_bytes_ = bytes;
   stats_.queued_high_water = std::max(stats_.queued_high_water, queued);
 }
+  bytes += sio_->OwnBytes();
+  queued += sio_->QueuedBytes();
 
 void Gateway::ReportLoad(double cpu_percent, std::optional<double> temperature_c) {
   load_.cpu_percent = cpu_percent;

@@ -361,3 +361,25 @@ export function range(from, to) {
 }
 
 export const tmpdir = os.tmpdir;
+
+/**
+ * The real `socket.io-client` package (pinned in web/package-lock.json), for the Socket.IO
+ * compatibility tests (tests/js/socketio.test.mjs).
+ */
+export function socketIoClient() {
+  try {
+    return requireFromWeb('socket.io-client');
+  } catch (err) {
+    throw new Error(`the 'socket.io-client' package is missing: run 'npm ci --prefix web' (${err.message})`);
+  }
+}
+
+/** Resolves with the arguments of the next `name` event of an emitter (bounded). */
+export function onceEvent(emitter, name, ms = 10000) {
+  let handler;
+  const p = new Promise((resolve) => {
+    handler = (...args) => resolve(args);
+    emitter.once(name, handler);
+  });
+  return withTimeout(p, ms, `'${name}'`).finally(() => emitter.off(name, handler));
+}

@@ -99,6 +99,18 @@ struct GatewayConfig {
   std::vector<std::string> latest_value_patterns = {"pipeline/+/frame", "pipeline/+/status",
                                                     "pipeline/+/analytics", "system/resources"};
   int gateway_topic_period_s = 5;  // system/gateway (0: off)
+
+  // Socket.IO v4 at /socket.io/ (docs/socketio.md): Engine.IO ping period and the time a client
+  // has to answer a ping (100 ms .. 120 s).
+  int sio_ping_interval_ms = 25000;
+  int sio_ping_timeout_ms = 20000;
+  // Extra Socket.IO event names, set by the application: an event on a topic matching `pattern`
+  // is also emitted as `event` with its data (the first matching entry wins).
+  struct SioAlias {
+    std::string pattern;
+    std::string event;
+  };
+  std::vector<SioAlias> sio_event_aliases;
 };
 
 struct GatewayStats {
@@ -145,6 +157,7 @@ struct LoadState {
 class WsSession;
 class IngestServer;
 class LongPoll;
+class SioServer;
 
 class Gateway {
  public:
@@ -234,8 +247,8 @@ class Gateway {
   const std::string& epoch() const { return epoch_; }
   int64_t uptime_s() const;
   size_t session_count() const { return sessions_.size(); }
-  // WebSocket sessions plus parked long-polls: what admission counts.
-  size_t connection_count() const { return sessions_.size() + polls_.size(); }
+  // WebSocket sessions plus parked long-polls plus Socket.IO sessions: what admission counts.
+  size_t connection_count() const;
   bool stopping() const { return stopping_; }
 
   // --- internal, used by the transport callbacks (loop thread) ---
@@ -244,6 +257,7 @@ class Gateway {
   void RemovePoll(LongPoll* p);
   void RemoveSession(WsSession* s);
   PublishPolicy& policy() { return *policy_; }
+  SioServer& socketio() { return *sio_; }
   lws_vhost* vhost() { return vhost_; }
   void OnLoopWake();
   void OnSignal(int signo);
@@ -283,6 +297,7 @@ class Gateway {
   lws_context* context_ = nullptr;
   lws_vhost* vhost_ = nullptr;
   std::unique_ptr<IngestServer> ingest_;
+  std::unique_ptr<SioServer> sio_;
   std::vector<WsSession*> sessions_;
   std::set<LongPoll*> polls_;
   lws_protocols protocols_[3] = {};

@@ -73,13 +73,13 @@ const IntKey kIntKeys[] = {
     {"expiry_grace_s", "--expiry-grace-s", 0, 86400, &fw::GatewayConfig::expiry_grace_s},
     {"handshake_timeout_s", "--handshake-timeout-s", 1, 600,
      &fw::GatewayConfig::handshake_timeout_s},
-};
-
-// Rate settings (per second) and the flags that set them.
     {"sio_ping_interval_ms", "--sio-ping-interval-ms", 100, 120000,
      &fw::GatewayConfig::sio_ping_interval_ms},
     {"sio_ping_timeout_ms", "--sio-ping-timeout-ms", 100, 120000,
      &fw::GatewayConfig::sio_ping_timeout_ms},
+};
+
+// Rate settings (per second) and the flags that set them.
 struct RateKey {
   const char* key;
   const char* flag;
@@ -274,6 +274,8 @@ Protocol timing
   --ping-s N               WebSocket PING after N s without traffic from a client (default 30)
   --idle-timeout-s N       close a client silent for N s (default 60)
   --refresh-s N            re-send an unchanged topic at least every N s (default 10; 0 = off)
+  --sio-ping-interval-ms N --sio-ping-timeout-ms N   Socket.IO (Engine.IO) ping period and
+                           pong deadline (defaults 25000 and 20000; up to 120000)
 Limits
   --max-connections N      WebSocket clients (default: the board's budget.max_connections)
   --max-producers N        concurrent ingest connections (default 64)
@@ -283,8 +285,6 @@ Limits
   --memory-mb N            memory budget for admission (default: the board's budget.memory_mb)
 Load shedding (refuse new connections, down-sample per-frame topics)
   --cpu-shed-percent P     shed while CPU >= P % (default 80; recover 10 points below)
-  --sio-ping-interval-ms N --sio-ping-timeout-ms N   Socket.IO (Engine.IO) ping period and
-                           pong deadline (defaults 25000 and 20000; up to 120000)
   --thermal-limit-c C      shed while the board's thermal zone >= C (default: the board's limit)
   --shed-rate-hz R         per-frame topics' rate while shedding (default 2)
 Security (docs/protocol.md: tokens, close codes, limits)

@@ -142,6 +142,12 @@ int Main(int argc, char** argv) {
   }
   forecast::ForecastService forecasts(opts.forecasts);
   forecast::ForecastTap forecast_tap(policy, forecasts);
+  // Socket.IO clients of seed 003 listen for these event names (docs/socketio.md); the firmware
+  // only knows patterns and names.
+  opts.gateway.sio_event_aliases = {{"pipeline/+/status", "pipeline_status_update"},
+                                    {"pipeline/+/frame", "pipeline_frame_update"},
+                                    {"pipeline/+/analytics", "pipeline_analytics_update"},
+                                    {"pipeline/+/error", "pipeline_error_update"}};
   fw::Gateway gw(opts.gateway, &forecast_tap);
   Status started = gw.Start();
   if (!started.ok()) {
@@ -166,12 +172,6 @@ int Main(int argc, char** argv) {
   }
 
   hal::LinuxSysInfo sysinfo(opts.proc_root);
-  // Socket.IO clients of seed 003 listen for these event names (docs/socketio.md); the firmware
-  // only knows patterns and names.
-  opts.gateway.sio_event_aliases = {{"pipeline/+/status", "pipeline_status_update"},
-                                    {"pipeline/+/frame", "pipeline_frame_update"},
-                                    {"pipeline/+/analytics", "pipeline_analytics_update"},
-                                    {"pipeline/+/error", "pipeline_error_update"}};
   SystemPublisher system(gw, sysinfo, opts.board.thermal ? opts.board.thermal->zone : "");
   system.Start(opts.resources_period_ms);
 

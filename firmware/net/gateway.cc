@@ -23,8 +23,8 @@
 #include "ingest_server.h"
 #include "long_poll.h"
 #include "raw_handler.h"
-#include "ws_session.h"
 #include "socketio/sio_server.h"
+#include "ws_session.h"
 
 namespace edgewatch::fw {
 namespace {
@@ -38,14 +38,14 @@ struct ConnPss {
   WsSession* ws;
   HttpExchange* http;
   LongPoll* poll;  // a parked GET /api/v1/poll
-};
   SioLink* sio;    // a /socket.io/ request or WebSocket (socketio/sio_server.h)
+};
 
-void DropPoll(lws* wsi, ConnPss* pss) {
 bool IsSocketIoPath(std::string_view path) {
   return path == "/socket.io/" || path == "/socket.io";
 }
 
+void DropPoll(lws* wsi, ConnPss* pss) {
   if (pss == nullptr || pss->poll == nullptr) return;
   Gateway* gw = static_cast<Gateway*>(lws_context_user(lws_get_context(wsi)));
   gw->RemovePoll(pss->poll);
@@ -183,6 +183,11 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
     return StartResponse(wsi, pss, std::move(*refused));
   }
   claims = gw->TakePendingClaims(wsi);
+  if (IsSocketIoPath(req.path)) {
+    auto now = gw->socketio().OnHttp(req, std::move(claims), &pss->sio);
+    if (!now) return 0;  // parked GET, or a POST whose body follows
+    return StartResponse(wsi, pss, std::move(*now));
+  }
   if (claims) req.claims = &*claims;
   if (api && gw->config().auth_enabled && req.claims == nullptr) {
     resp = JsonError(401, "unauthorized", "token_missing");
@@ -190,11 +195,6 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
         R"({"error":"unauthorized","reason":"token_missing","message":"send Authorization: Bearer <token>"})";
   } else if (req.path == "/api/v1/poll") {
     ++gw->mutable_stats().connection_attempts;
-  if (IsSocketIoPath(req.path)) {
-    auto now = gw->socketio().OnHttp(req, std::move(claims), &pss->sio);
-    if (!now) return 0;  // parked GET, or a POST whose body follows
-    return StartResponse(wsi, pss, std::move(*now));
-  }
     if (auto refused = gw->AdmitConnection(req.peer)) {
       resp = std::move(*refused);
     } else {
@@ -227,13 +227,6 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     }
     case LWS_CALLBACK_HTTP:
       return HandleHttp(wsi, pss, static_cast<const char*>(in));
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-      if (pss->poll != nullptr) {
-        if (!pss->poll->ready()) return 0;
-        HttpResponse resp = pss->poll->Respond();
-        DropPoll(wsi, pss);
-        return StartResponse(wsi, pss, std::move(resp));
-      }
     case LWS_CALLBACK_HTTP_BODY:
       if (pss->sio != nullptr) GatewayOf(wsi)->socketio().OnHttpBody(pss->sio, in, len);
       return 0;
@@ -245,7 +238,7 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
         return StartResponse(wsi, pss, std::move(resp));
       }
       return 0;
-      return WriteHttpBody(wsi, pss);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
       if (pss->sio != nullptr && !pss->sio->websocket) {
         if (!pss->sio->parked || !pss->sio->ready) return 0;
         HttpResponse resp = GatewayOf(wsi)->socketio().TakePollResponse(pss->sio);
@@ -253,10 +246,22 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
         pss->sio = nullptr;
         return StartResponse(wsi, pss, std::move(resp));
       }
+      if (pss->poll != nullptr) {
+        if (!pss->poll->ready()) return 0;
+        HttpResponse resp = pss->poll->Respond();
+        DropPoll(wsi, pss);
+        return StartResponse(wsi, pss, std::move(resp));
+      }
+      return WriteHttpBody(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
       GatewayOf(wsi)->DropPendingClaims(wsi);
       DropPoll(wsi, pss);
+      if (pss != nullptr && pss->sio != nullptr && !pss->sio->websocket) {
+        GatewayOf(wsi)->socketio().OnHttpClosed(pss->sio);
+        delete pss->sio;
+        pss->sio = nullptr;
+      }
       if (pss != nullptr && pss->http != nullptr) {
         delete pss->http;
         pss->http = nullptr;
@@ -264,11 +269,6 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
       return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
       Gateway* gw = GatewayOf(wsi);
-      if (pss != nullptr && pss->sio != nullptr && !pss->sio->websocket) {
-        GatewayOf(wsi)->socketio().OnHttpClosed(pss->sio);
-        delete pss->sio;
-        pss->sio = nullptr;
-      }
       std::string uri = RequestUri(wsi, WSI_TOKEN_GET_URI);
       // Socket.IO clients send no subprotocol: dispatch by path. An upgrade of an existing
       // Engine.IO session (sid=) was admitted with its handshake.
@@ -286,13 +286,6 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
     }
     case LWS_CALLBACK_ESTABLISHED: {
       Gateway* gw = GatewayOf(wsi);
-      pss->ws = new WsSession(*gw, wsi, gw->TakePendingClaims(wsi));
-      pss->http = nullptr;
-      ++gw->mutable_stats().ws_accepted;
-      EW_DEBUG("ws", "session %s connected from %s", std::string(pss->ws->session_id()).c_str(),
-               PeerAddress(wsi).c_str());
-      return 0;
-    }
       pss->sio = nullptr;
       if (IsSocketIoPath(RequestUri(wsi, WSI_TOKEN_GET_URI))) {
         pss->ws = nullptr;
@@ -300,30 +293,37 @@ int CallbackMain(lws* wsi, lws_callback_reasons reason, void* user, void* in, si
         pss->sio = gw->socketio().OnWsEstablished(wsi, gw->TakePendingClaims(wsi));
         return pss->sio != nullptr ? 0 : -1;
       }
+      pss->ws = new WsSession(*gw, wsi, gw->TakePendingClaims(wsi));
+      pss->http = nullptr;
+      ++gw->mutable_stats().ws_accepted;
+      EW_DEBUG("ws", "session %s connected from %s", std::string(pss->ws->session_id()).c_str(),
+               PeerAddress(wsi).c_str());
+      return 0;
+    }
     case LWS_CALLBACK_RECEIVE:
       if (pss->ws != nullptr) pss->ws->OnReceive(in, len);
+      if (pss->sio != nullptr) GatewayOf(wsi)->socketio().OnWsReceive(pss->sio, in, len);
       return 0;
     case LWS_CALLBACK_RECEIVE_PONG:
       if (pss->ws != nullptr) pss->ws->NoteActivity(MonotonicMicros());
       return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
+      if (pss->sio != nullptr) return GatewayOf(wsi)->socketio().OnWsWriteable(pss->sio);
       return pss->ws != nullptr ? pss->ws->OnWriteable() : 0;
     case LWS_CALLBACK_CLOSED:
-      if (pss->sio != nullptr) GatewayOf(wsi)->socketio().OnWsReceive(pss->sio, in, len);
       GatewayOf(wsi)->DropPendingClaims(wsi);
-      if (pss->ws != nullptr) {
-        if (pss->ws->ClosedByIdle(MonotonicMicros())) {
-          ++GatewayOf(wsi)->mutable_stats().heartbeat_timeouts;
-          EW_INFO("ws", "session %s closed: silent for %d s (heartbeat timeout)",
-      if (pss->sio != nullptr) return GatewayOf(wsi)->socketio().OnWsWriteable(pss->sio);
-                  std::string(pss->ws->session_id()).c_str(),
-                  GatewayOf(wsi)->config().idle_timeout_s);
-        }
       if (pss->sio != nullptr) {
         GatewayOf(wsi)->socketio().OnWsClosed(pss->sio);
         delete pss->sio;
         pss->sio = nullptr;
       }
+      if (pss->ws != nullptr) {
+        if (pss->ws->ClosedByIdle(MonotonicMicros())) {
+          ++GatewayOf(wsi)->mutable_stats().heartbeat_timeouts;
+          EW_INFO("ws", "session %s closed: silent for %d s (heartbeat timeout)",
+                  std::string(pss->ws->session_id()).c_str(),
+                  GatewayOf(wsi)->config().idle_timeout_s);
+        }
         ++GatewayOf(wsi)->mutable_stats().ws_closed;
         delete pss->ws;
         pss->ws = nullptr;
@@ -404,6 +404,7 @@ Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
       bus_(config_.bus),
       conn_limiter_(config_.conn_rate_per_ip, config_.conn_burst_per_ip),
       epoch_(RandomHexId(8)) {
+  sio_ = std::make_unique<SioServer>(*this);
   InstallBuiltinRoutes();
   RegisterLogLevelOp();
 }
@@ -411,11 +412,11 @@ Gateway::Gateway(GatewayConfig config, PublishPolicy* policy)
 Gateway::~Gateway() {
   sweep_timer_.Cancel();
   stats_timer_.Cancel();
-  sio_ = std::make_unique<SioServer>(*this);
   heartbeat_timer_.Cancel();
   refresh_timer_.Cancel();
   shutdown_timer_.Cancel();
   for (auto& [id, t] : timers_) t->Cancel();
+  sio_->Stop();
   if (context_ != nullptr) {
     lws_context* ctx = context_;
     lws_context_destroy(ctx);
@@ -423,7 +424,6 @@ Gateway::~Gateway() {
   }
   ingest_.reset();
   if (signal_fd_ >= 0) ::close(signal_fd_);
-  sio_->Stop();
 }
 
 int64_t Gateway::uptime_s() const {
@@ -534,6 +534,7 @@ Status Gateway::Start() {
     refresh_timer_.StartPeriodic(1000000);
   }
   shutdown_timer_.Init(context_, [this] { done_ = true; });
+  sio_->Start(context_);
   sweep_timer_.Init(context_, [this] { SweepSessions(); });
   sweep_timer_.StartPeriodic(250000);
   if (config_.gateway_topic_period_s > 0) {
@@ -541,7 +542,6 @@ Status Gateway::Start() {
     stats_timer_.StartPeriodic(static_cast<int64_t>(config_.gateway_topic_period_s) * 1000000);
   }
   return OkStatus();
-  sio_->Start(context_);
 }
 
 void Gateway::Run() {
@@ -554,6 +554,7 @@ void Gateway::Run() {
   sweep_timer_.Cancel();
   stats_timer_.Cancel();
   for (auto& [id, t] : timers_) t->Cancel();
+  sio_->Stop();
   mailbox_.Close();
   lws_context_destroy(context_);
   context_ = nullptr;
@@ -561,7 +562,6 @@ void Gateway::Run() {
 
 void Gateway::RequestStop() {
   stop_requested_.store(true);
-  sio_->Stop();
   if (context_ != nullptr) lws_cancel_service(context_);
 }
 
@@ -601,6 +601,7 @@ void Gateway::BeginShutdown() {
   stopping_ = true;
   if (ingest_) ingest_->StopListening();
   for (WsSession* s : sessions_) s->Close(LWS_CLOSE_STATUS_GOINGAWAY, "going away", true);
+  sio_->CloseAll();
   if (sessions_.empty()) {
     done_ = true;
     lws_cancel_service(context_);
@@ -608,7 +609,6 @@ void Gateway::BeginShutdown() {
     shutdown_timer_.StartOnce(static_cast<int64_t>(config_.shutdown_grace_ms) * 1000);
   }
 }
-  sio_->CloseAll();
 
 void Gateway::AddSession(WsSession* s) {
   s->slot = sessions_.size();
@@ -966,6 +966,8 @@ void Gateway::RecomputeAccounting() {
     queued += s->queued_bytes();
   }
   bytes += polls_.size() * (sizeof(LongPoll) + 840 + 1024);
+  bytes += sio_->OwnBytes();
+  queued += sio_->QueuedBytes();
   for (const auto& t : bus_.topics()) {
     bytes += sizeof(TopicState) + t->name().capacity() + t->latest_data().capacity() +
              t->ring().size() * sizeof(FrameRef) + t->subscriber_count() * 24;
@@ -973,8 +975,6 @@ void Gateway::RecomputeAccounting() {
   accounted_other_bytes_ = bytes;
   stats_.queued_high_water = std::max(stats_.queued_high_water, queued);
 }
-  bytes += sio_->OwnBytes();
-  queued += sio_->QueuedBytes();
 
 void Gateway::ReportLoad(double cpu_percent, std::optional<double> temperature_c) {
   load_.cpu_percent = cpu_percent;

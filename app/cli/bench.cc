@@ -78,7 +78,7 @@ int RunBench(const std::vector<std::string>& args) {
   std::string hello;
   int64_t subscribers = 100, topics = 1, rate = 0, window = 64, count = 0, duration_s = 0;
   int64_t payload = 200, concurrency = 256, connect_timeout_s = 120, settle_ms = 1000;
-  int64_t drain_timeout_ms = 5000, server_pid = 0;
+  int64_t drain_timeout_ms = 5000, server_pid = 0, slow = 0;
   bool json = false, batch = false;
 
   FlagParser flags(
@@ -92,10 +92,13 @@ int RunBench(const std::vector<std::string>& args) {
   flags.String("url", &url_text, "URL",
                "subscribers' WebSocket URL (default ws://127.0.0.1:8080/ws)");
   flags.String("protocol", &protocol, "NAME",
-               "edgewatch (docs/protocol.md; publisher on the ingest socket) or raw (every "
-               "frame is one event; publisher on --pub-url), default edgewatch");
+               "edgewatch (docs/protocol.md; publisher on the ingest socket), raw (every "
+               "frame is one event; publisher on --pub-url), mqtt (MQTT 3.1.1 over WebSocket, "
+               "QoS 0, subscribes to --pattern) or socketio (Engine.IO 4 WebSocket transport; "
+               "the publisher emits \"pub\"); default edgewatch");
   flags.String("pub-url", &pub_url_text, "URL",
-               "raw: the publisher's WebSocket URL (default: --url with path /pub)");
+               "raw, mqtt, socketio: the publisher's WebSocket URL (default: raw: --url with "
+               "path /pub; mqtt, socketio: --url)");
   flags.String("ingest", &ingest, "PATH",
                "edgewatch: the gateway's ingest socket (default: "
                "the daemon's default path)");
@@ -129,6 +132,10 @@ int RunBench(const std::vector<std::string>& args) {
   flags.Int("drain-timeout-ms", &drain_timeout_ms, "MS",
             "after publishing, stop waiting once nothing arrived for this long (default 5000)", 1,
             86400000);
+  flags.Int("slow-subscribers", &slow, "K",
+            "the first K subscribers stop reading once ready (4 KiB receive buffer): a stalled "
+            "consumer; the delivery figures are the others' (default 0)",
+            0, 1000000);
   flags.Int("server-pid", &server_pid, "PID", "sample this process's CPU and RSS from /proc", 0,
             INT32_MAX);
   flags.Bool("batch", &batch,
@@ -143,15 +150,19 @@ int RunBench(const std::vector<std::string>& args) {
 
   bench::BenchConfig config;
   config.protocol = protocol;
-  auto sub = EndpointOf(url_text, protocol == "edgewatch" ? "/ws" : "/");
+  auto sub = EndpointOf(url_text, protocol == "edgewatch"  ? "/ws"
+                                  : protocol == "socketio" ? "/socket.io/"
+                                                           : "/");
   if (!sub.ok()) {
     std::fprintf(stderr, "%s: --url: %s\n", kCmd, sub.status().message().c_str());
     return kExitUsage;
   }
   config.sub = *sub;
-  if (protocol == "raw") {
-    if (pub_url_text.empty()) pub_url_text = "ws://" + sub->host_port + "/pub";
-    auto pub = EndpointOf(pub_url_text, "/pub");
+  if (protocol != "edgewatch") {
+    if (pub_url_text.empty()) {
+      pub_url_text = protocol == "raw" ? "ws://" + sub->host_port + "/pub" : url_text;
+    }
+    auto pub = EndpointOf(pub_url_text, protocol == "raw" ? "/pub" : sub->path);
     if (!pub.ok()) {
       std::fprintf(stderr, "%s: --pub-url: %s\n", kCmd, pub.status().message().c_str());
       return kExitUsage;
@@ -194,6 +205,11 @@ int RunBench(const std::vector<std::string>& args) {
   config.settle_ms = static_cast<int>(settle_ms);
   config.drain_timeout_ms = static_cast<int>(drain_timeout_ms);
   config.server_pid = static_cast<pid_t>(server_pid);
+  if (slow >= subscribers && slow > 0) {
+    std::fprintf(stderr, "%s: --slow-subscribers must be below --subscribers\n", kCmd);
+    return kExitUsage;
+  }
+  config.slow_subscribers = static_cast<int>(slow);
 
   int64_t needed = subscribers + 64;
   int64_t limit = bench::RaiseFileLimit(needed);
@@ -212,7 +228,7 @@ int RunBench(const std::vector<std::string>& args) {
     return kExitFailure;
   }
   const std::string& target = url_text;
-  std::string publisher = protocol == "raw" ? pub_url_text : "ingest:" + config.ingest_path;
+  std::string publisher = protocol != "edgewatch" ? pub_url_text : "ingest:" + config.ingest_path;
   if (json) {
     std::printf("%s\n", bench::ReportJson(*report, target, publisher).c_str());
   } else {

@@ -89,8 +89,9 @@ struct Conn {
   ConnState state = ConnState::kIdle;
   bool publisher = false;
   bool counted_ready = false;
-  std::string key;  // Sec-WebSocket-Key until the 101
-  std::string in;   // unparsed bytes: the HTTP head or a partial frame
+  bool stalled = false;  // a slow subscriber that stopped reading (BenchConfig::slow_subscribers)
+  std::string key;       // Sec-WebSocket-Key until the 101
+  std::string in;        // unparsed bytes: the HTTP head or a partial frame
   OutBuffer out;
   FrameReader reader;
   int64_t t_start_ns = 0;
@@ -329,6 +330,10 @@ struct LoadGenerator::Impl {
     }
     int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (!publisher && IsSlow(i)) {
+      int small = 4096;  // before connect(): the window it advertises stays small
+      setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    }
     struct epoll_event ev {};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = i;
@@ -349,10 +354,10 @@ struct LoadGenerator::Impl {
     c.state = ConnState::kUpgrading;
     c.key = NewClientKey();
     const Endpoint& ep = c.publisher ? config.pub : config.sub;
-    std::string path = ep.path + (c.publisher ? std::string() : proto->PathSuffix());
-    c.out.data +=
-        BuildUpgradeRequest(ep.host_port, path, c.key,
-                            c.publisher ? std::vector<std::string>{} : proto->UpgradeHeaders());
+    std::string path = ep.path + (c.publisher ? proto->PublisherPathSuffix() : proto->PathSuffix());
+    c.out.data += BuildUpgradeRequest(
+        ep.host_port, path, c.key,
+        c.publisher ? proto->PublisherUpgradeHeaders() : proto->UpgradeHeaders());
     Flush(i);
   }
 
@@ -436,6 +441,19 @@ struct LoadGenerator::Impl {
     last_ready_ns = MonoNs();
     report.connect_us.Record(static_cast<uint64_t>((last_ready_ns - c.t_start_ns) / 1000));
     c.tracks.assign(published.size(), Track{});
+    if (IsSlow(i)) Stall(i);
+  }
+
+  bool IsSlow(size_t i) const { return i < static_cast<size_t>(config.slow_subscribers); }
+
+  // Stops reading from subscriber i for good (it stays connected; see slow_subscribers).
+  void Stall(size_t i) {
+    Conn& c = conns[i];
+    c.stalled = true;
+    struct epoll_event ev {};
+    ev.events = 0;
+    ev.data.u64 = i;
+    epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
   }
 
   void OnConnEvent(size_t i, uint32_t events) {
@@ -462,7 +480,7 @@ struct LoadGenerator::Impl {
       ssize_t n = ::recv(c.fd, read_buf.data(), read_buf.size(), 0);
       if (n > 0) {
         Process(i, std::string_view(read_buf.data(), static_cast<size_t>(n)));
-        if (c.state == ConnState::kClosed) return;
+        if (c.state == ConnState::kClosed || c.stalled) return;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -552,11 +570,22 @@ struct LoadGenerator::Impl {
       default:
         break;
     }
-    if (c.publisher) return;  // peers may echo to the publisher: ignored
     parsed.clear();
     proto->Classify(msg.opcode, msg.payload, &parsed);
+    if (c.publisher) {  // peers may echo to the publisher: only replies (pongs) matter
+      for (const Protocol::Parsed& p : parsed) {
+        if (p.verdict == Protocol::Verdict::kReply) SendFrame(i, kOpText, p.text);
+      }
+      Flush(i);
+      return;
+    }
     for (const Protocol::Parsed& p : parsed) {
       switch (p.verdict) {
+        case Protocol::Verdict::kReply:
+          SendFrame(i, kOpText, p.text);
+          Flush(i);
+          if (c.state == ConnState::kClosed) return;
+          break;
         case Protocol::Verdict::kIgnore:
           break;
         case Protocol::Verdict::kReady:
@@ -620,7 +649,7 @@ struct LoadGenerator::Impl {
     } else {
       std::string payload;
       proto->AppendPublish(&payload, k, data);
-      SendFrame(publisher_index, kOpText, payload);
+      SendFrame(publisher_index, proto->publish_opcode(), payload);
     }
   }
 
@@ -665,7 +694,7 @@ struct LoadGenerator::Impl {
     ready_at_publish = 0;
     for (size_t i = 0; i < static_cast<size_t>(config.subscribers); ++i) {
       Conn& c = conns[i];
-      if (c.state != ConnState::kReady) continue;
+      if (c.state != ConnState::kReady || c.stalled) continue;
       c.counted_ready = true;
       ++ready_at_publish;
     }
@@ -799,7 +828,7 @@ struct LoadGenerator::Impl {
     report.lost = report.expected > report.received ? report.expected - report.received : 0;
     for (size_t i = 0; i < static_cast<size_t>(config.subscribers); ++i) {
       const Conn& c = conns[i];
-      if (c.tracks.empty() || report.published == 0) continue;
+      if (c.tracks.empty() || report.published == 0 || c.stalled) continue;
       uint64_t got = 0;
       for (const Track& t : c.tracks) got += t.received;
       if (got >= per_subscriber) continue;

@@ -57,6 +57,10 @@ struct BenchConfig {
   int drain_timeout_ms = 5000;
   int stall_ms = 2000;   // saturating: no receipt for this long with the window full
   pid_t server_pid = 0;  // sampled from /proc when > 0
+  // Stalled consumers: subscribers 0..K-1 connect with a 4 KiB receive buffer and never read
+  // again once ready, so the server must buffer, drop or close them. They count in the connect
+  // figures, never in the delivery ones (expected, lost, latency are the other subscribers').
+  int slow_subscribers = 0;
 };
 
 struct Counter {

@@ -225,7 +225,15 @@ Result<std::unique_ptr<Protocol>> MakeProtocol(std::string_view name, ProtocolOp
     return std::unique_ptr<Protocol>(new EdgewatchProtocol(std::move(options)));
   }
   if (name == "raw") return std::unique_ptr<Protocol>(new RawProtocol(std::move(options)));
-  return InvalidArgument("unknown --protocol '" + std::string(name) + "' (edgewatch or raw)");
+  if (name == "mqtt") {
+    if (options.pattern.empty() || options.pattern.size() > 65535) {
+      return InvalidArgument("mqtt: the topic filter (--pattern) must be 1..65535 bytes");
+    }
+    return NewMqttProtocol(std::move(options));
+  }
+  if (name == "socketio") return NewSocketIoProtocol(std::move(options));
+  return InvalidArgument("unknown --protocol '" + std::string(name) +
+                         "' (edgewatch, raw, mqtt or socketio)");
 }
 
 }  // namespace edgewatch::cli::bench

@@ -3,7 +3,8 @@
 // The load generator (load_generator.h) owns sockets, the RFC 6455 framing, timing and
 // accounting; a Protocol only says what to send after the upgrade, how to recognise a received
 // message (ready, event, noise, error) and how the publisher wraps an event. Adding a server
-// family (MQTT over WebSocket, Socket.IO, ...) is one more subclass plus a name in MakeProtocol().
+// family is one more subclass plus a name in MakeProtocol(): "mqtt" (mqtt_protocol.cc) and
+// "socketio" (socketio_protocol.cc) are built that way.
 //
 // Every event carries a stamp in its JSON data, written by the publisher and found again by the
 // receivers wherever the server puts the data:
@@ -52,7 +53,9 @@ struct ProtocolOptions {
 class Protocol {
  public:
   enum class PublisherTransport { kIngestLines, kWebSocket };
-  enum class Verdict { kEvent, kReady, kIgnore, kWarning, kFatal };
+  // kReply: send `text` back on the same connection as one text frame (e.g. an Engine.IO pong);
+  // honoured on the publisher's WebSocket too, where every other verdict is ignored.
+  enum class Verdict { kEvent, kReady, kIgnore, kWarning, kFatal, kReply };
   struct Outgoing {
     Opcode opcode;
     std::string payload;
@@ -61,7 +64,7 @@ class Protocol {
     Verdict verdict = Verdict::kIgnore;
     Stamp stamp;
     uint64_t seq = 0;  // the server's per-topic seq when it has one (edgewatch), else 0
-    std::string text;  // kWarning/kFatal: what the server said
+    std::string text;  // kWarning/kFatal: what the server said; kReply: what to send
   };
 
   virtual ~Protocol() = default;
@@ -84,8 +87,12 @@ class Protocol {
 
   // --- Publisher ---
   virtual PublisherTransport publisher_transport() const = 0;
-  // kWebSocket: messages the publisher sends after its own 101.
+  // kWebSocket: query string, extra upgrade headers and messages the publisher sends after its
+  // own 101, and the opcode of its publish frames.
+  virtual std::string PublisherPathSuffix() const { return {}; }
+  virtual std::vector<std::string> PublisherUpgradeHeaders() const { return {}; }
   virtual std::vector<Outgoing> PublisherOpening() const { return {}; }
+  virtual Opcode publish_opcode() const { return kOpText; }
   // Appends what publishes `data_json` on topic `k`: a whole ingest line (kIngestLines) or the
   // payload of one text frame (kWebSocket).
   virtual void AppendPublish(std::string* out, uint32_t k, std::string_view data_json) const = 0;
@@ -97,9 +104,21 @@ class Protocol {
   ProtocolOptions options_;
 };
 
-// "edgewatch" (docs/protocol.md: auth, subscribe, event envelopes, ingest lines) or "raw" (any
+// "edgewatch" (docs/protocol.md: auth, subscribe, event envelopes, ingest lines), "raw" (any
 // broadcast server: every text frame is one event's data; the publisher is a WebSocket client,
-// see bench/peers/README.md).
+// see bench/peers/README.md), "mqtt" (MQTT 3.1.1 over WebSocket, QoS 0) or "socketio" (Engine.IO
+// 4 / Socket.IO 5 over WebSocket).
 Result<std::unique_ptr<Protocol>> MakeProtocol(std::string_view name, ProtocolOptions options);
+
+// MQTT 3.1.1 over WebSocket (subprotocol "mqtt", binary messages): subscribers send CONNECT
+// (clean session, no keep-alive, broker-assigned id) and SUBSCRIBE `pattern` at QoS 0 and are
+// ready at SUBACK; events are PUBLISH packets whose payload is the data object; the publisher
+// sends CONNECT, then one QoS 0 PUBLISH per event on <topic_prefix><k>.
+std::unique_ptr<Protocol> NewMqttProtocol(ProtocolOptions options);
+// Socket.IO over its WebSocket transport (path + "?EIO=4&transport=websocket"): every connection
+// sends "40" (connect to "/") and is ready at the server's "40{...}"; pings are answered; events
+// are "42[\"<any name>\",<data>]" whose data holds the stamp; the publisher emits
+// "42[\"pub\",<data>]" (the peer in bench/peers broadcasts it to everyone else).
+std::unique_ptr<Protocol> NewSocketIoProtocol(ProtocolOptions options);
 
 }  // namespace edgewatch::cli::bench

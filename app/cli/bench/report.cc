@@ -49,7 +49,8 @@ std::string ReportJson(const BenchReport& r, const std::string& target,
   w.BeginObject();
   w.Key("tool").String("edgewatch bench").Key("format").Int(1).Key("run_id").String(r.run_id);
   w.Key("protocol").String(c.protocol).Key("url").String(target).Key("publisher").String(publisher);
-  w.Key("subscribers").Int(c.subscribers).Key("topics").Uint(c.proto.topics);
+  w.Key("subscribers").Int(c.subscribers).Key("slow_subscribers").Int(c.slow_subscribers);
+  w.Key("topics").Uint(c.proto.topics);
   w.Key("pattern").String(c.proto.pattern);
   w.Key("mode").String(c.count <= 0 && c.duration_s <= 0 ? "idle"
                        : c.rate > 0                      ? "rate"
@@ -150,6 +151,12 @@ std::string ReportText(const BenchReport& r, const std::string& target,
     s += c.rate > 0 ? Fmt("%.0f events/s", c.rate) : Fmt("saturating (window %d)", c.window);
   }
   s += Fmt(", %zu-byte data, run %s\n", c.payload, r.run_id.c_str());
+  if (c.slow_subscribers > 0) {
+    s +=
+        Fmt("stalled    %d subscriber(s) never read after subscribing (not in the delivery "
+            "figures)\n",
+            c.slow_subscribers);
+  }
   if (!r.fatal.empty()) s += "FAILED     " + r.fatal + "\n";
   if (r.interrupted) s += "INTERRUPTED\n";
   s += Fmt("connect    %d/%d ready in %.1f ms; per connection mean %s, p50 %s, p99 %s, max %s\n",

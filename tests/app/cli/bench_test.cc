@@ -220,7 +220,7 @@ TEST(BenchProtocol, EdgewatchOpensWithAuthAndSubscribe) {
   EXPECT_FALSE((*h)->Receives(1));
   o.auth_mode = "cookie";
   EXPECT_FALSE(MakeProtocol("edgewatch", o).ok());
-  EXPECT_FALSE(MakeProtocol("mqtt", Options()).ok());
+  EXPECT_FALSE(MakeProtocol("stomp", Options()).ok());
 }
 
 TEST(BenchProtocol, EdgewatchClassifiesEventsBatchesAndControlMessages) {

@@ -22,6 +22,17 @@ secret=$state/jwt.secret
 mkdir -p "$state"
 chmod 700 "$state"
 
+# The dashboard served at / (docs/dashboard.md): bundled by esbuild, which needs Node and
+# web/node_modules (scripts/deps.sh test, scripts/js-deps.sh). Without them the API still works.
+web=build/release/dashboard
+if command -v node >/dev/null 2>&1 && scripts/js-deps.sh &&
+  cmake --preset release >/dev/null && cmake --build --preset release --target edgewatch_web >/dev/null; then
+  dashboard="http://$host:$port/#token="
+else
+  echo "demo.sh: the dashboard is not built (needs node and npm: scripts/deps.sh test); / answers 404" >&2
+  dashboard="(no dashboard) http://$host:$port/#token="
+fi
+
 # Auth stays on: mint a demo token with the gateway's secret (created here on the first run).
 token=$("$cli" token --secret-file "$secret" --sub demo --ttl 7d \
   --scope "read:# write:pipeline/# write:alerts write:notifications/#")
@@ -30,7 +41,7 @@ cat <<EOT
 
   edgewatch demo — simulated board, two synthetic cameras and a training run
 
-  Open:    http://$host:$port/#token=$token
+  Open:    $dashboard$token
   Health:  http://$host:$port/healthz
   Watch:   $cli tail --url ws://$host:$port/ws --token $token 'pipeline/#'
   Publish: $cli publish --ingest $ingest pipeline/cam3/error \\
@@ -42,4 +53,5 @@ cat <<EOT
 EOT
 export EDGEWATCH_BOARDS_DIR="$PWD/boards"
 exec "$bin/edgewatchd" --board boards/generic-x86_64.json --demo \
-  --listen "$host:$port" --state-dir "$state" --ingest "$ingest" --jwt-secret-file "$secret"
+  --listen "$host:$port" --state-dir "$state" --ingest "$ingest" --jwt-secret-file "$secret" \
+  --web-root "$web"

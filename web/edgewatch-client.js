@@ -411,6 +411,22 @@ export class EdgewatchClient {
     if (conn?.ready && conn.token) this._refreshAuth(conn);
   }
 
+  /**
+   * Sends an application op (`ack`, `mark_read`, `notifications`, `command`; docs/protocol.md)
+   * on the live WebSocket. An `id` is assigned when `op.id` is absent; the reply arrives as a
+   * `message` event (`acked`, `marked_read`, ...) or an `error` event with that id. Long-poll
+   * cannot carry ops: returns null when not connected over a WebSocket.
+   * @param {{op: string, id?: number}} op
+   * @returns {number | null} the op's id, or null when it was not sent
+   */
+  send(op) {
+    if (!op || typeof op.op !== 'string') throw new TypeError('op.op must be a string');
+    const conn = this._conn;
+    if (!conn?.ready || this._transport !== 'websocket') return null;
+    const msg = { ...op, id: op.id ?? this._nextId++ };
+    return this._send(conn, msg) ? msg.id : null;
+  }
+
   /** @returns {ConnectionStatus} */
   status() {
     return this._status(this._state, {});

@@ -13,6 +13,9 @@
 #ifndef EDGEWATCH_VERSION
 #define EDGEWATCH_VERSION "0.0.0"
 #endif
+#ifndef EDGEWATCH_WEB_ROOT
+#define EDGEWATCH_WEB_ROOT "/usr/share/edgewatch/web"
+#endif
 
 namespace edgewatch::app {
 namespace {
@@ -160,6 +163,7 @@ Status ParseConfigJson(std::string_view text, DaemonOptions* o) {
   if (auto v = GetString(root, "tls_key")) o->gateway.tls_key_path = std::string(*v);
   if (auto v = GetString(root, "state_dir")) o->state_dir = std::string(*v);
   if (auto v = GetBool(root, "demo")) o->demo = *v;
+  if (auto v = GetString(root, "web_root")) o->web_root = std::string(*v);
   if (auto v = GetString(root, "jwt_secret_file")) o->jwt_secret_file = std::string(*v);
   if (auto v = GetString(root, "audience")) o->gateway.verify.audience = std::string(*v);
   if (auto v = GetBool(root, "allow_no_exp")) o->gateway.verify.allow_no_exp = *v;
@@ -255,7 +259,7 @@ Board and configuration
                            from /proc/device-tree/model, else boards/generic-x86_64.json
   --config FILE            JSON configuration (keys: listen, ingest, ingest_group, ingest_mode
                            (a string, "0660"), tls ("auto"/"off"), tls_cert, tls_key, state_dir,
-                           demo,
+                           demo, web_root,
                            heartbeat_s, ping_s, idle_timeout_s, refresh_s, max_connections,
                            max_producers, history, session_queue_kb, suppression,
                            jwt_secret_file, audience, leeway_s, allow_no_exp, allowed_origins,
@@ -269,6 +273,8 @@ Board and configuration
                            ~/.local/state/edgewatch)
   --demo                   run the built-in demo pipeline (two cameras and a training run),
                            publishing through the ingest socket like any producer
+  --web-root DIR           the dashboard served at / (built by web/build.mjs; default
+                           )" EDGEWATCH_WEB_ROOT R"(; "" = none)
 Protocol timing
   --heartbeat-s N          JSON heartbeat period (default 30)
   --ping-s N               WebSocket PING after N s without traffic from a client (default 30)
@@ -319,6 +325,7 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
                                          const std::string& boards_dir) {
   DaemonOptions o;
   o.gateway.server_name = std::string("edgewatch/") + EDGEWATCH_VERSION;
+  o.web_root = EDGEWATCH_WEB_ROOT;
   // First pass: --help, --board and --config, which set the base the other flags override.
   std::string board_arg;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -392,6 +399,8 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       EW_ASSIGN_OR_RETURN(o.state_dir, value());
     } else if (a == "--demo") {
       o.demo = true;
+    } else if (a == "--web-root") {
+      EW_ASSIGN_OR_RETURN(o.web_root, value());
     } else if (a == "--no-auth") {
       o.no_auth = true;
     } else if (a == "--jwt-secret-file") {

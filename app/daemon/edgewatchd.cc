@@ -15,6 +15,7 @@
 #include "edgewatch/app/forecast/forecast_service.h"
 #include "edgewatch/app/system_publisher.h"
 #include "edgewatch/app/telemetry_policy.h"
+#include "edgewatch/app/web_assets.h"
 #include "edgewatch/base/clock.h"
 #include "edgewatch/base/json_writer.h"
 #include "edgewatch/base/log.h"
@@ -102,6 +103,26 @@ Status PrepareTls(DaemonOptions& opts) {
   return OkStatus();
 }
 
+// The dashboard (docs/dashboard.md): the built assets of `web_root`, read into memory now
+// (blocking I/O, before the loop runs) and served at / without a token. Without them the
+// gateway runs as before and / answers 404 with a hint; one log line says why.
+void ServeDashboard(const std::string& web_root, fw::Gateway& gw) {
+  if (web_root.empty()) return;
+  auto assets = WebAssets::Load(web_root);
+  if (!assets.ok()) {
+    EW_WARN("web", "dashboard not served: %s", assets.status().message().c_str());
+    gw.http().Add("/", [](const fw::HttpRequest&) {
+      return fw::JsonError(404, "not_found",
+                           "the dashboard is not installed on this gateway (--web-root; "
+                           "docs/dashboard.md)");
+    });
+    return;
+  }
+  assets->Register(gw.http());
+  EW_INFO("web", "dashboard served from %s (%zu files, %zu KiB in memory)", web_root.c_str(),
+          assets->file_count(), assets->bytes() / 1024);
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = ParseDaemonOptions(args, BoardsDir());
@@ -149,6 +170,7 @@ int Main(int argc, char** argv) {
                                     {"pipeline/+/analytics", "pipeline_analytics_update"},
                                     {"pipeline/+/error", "pipeline_error_update"}};
   fw::Gateway gw(opts.gateway, &forecast_tap);
+  ServeDashboard(opts.web_root, gw);
   Status started = gw.Start();
   if (!started.ok()) {
     EW_ERROR("main", "cannot start: %s", started.ToString().c_str());

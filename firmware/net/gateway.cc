@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -83,8 +84,14 @@ int StartResponse(lws* wsi, ConnPss* pss, HttpResponse resp) {
                                   resp.content_type.c_str(), resp.body.size(), &p, end)) {
     return 1;
   }
+  // API answers are never cached; a handler may set its own Cache-Control (static files).
+  const bool own_cache_control =
+      std::any_of(resp.headers.begin(), resp.headers.end(), [](const auto& h) {
+        return h.first.size() == 13 && strncasecmp(h.first.c_str(), "cache-control", 13) == 0;
+      });
   static const char kNoStore[] = "no-store";
-  if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+  if (!own_cache_control &&
+      lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
                                   reinterpret_cast<const unsigned char*>(kNoStore),
                                   sizeof(kNoStore) - 1, &p, end)) {
     return 1;

@@ -36,6 +36,9 @@ struct DaemonOptions {
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kText;
   std::string proc_root;  // prefix for /proc and /sys (tests); empty = the real ones
+  // The dashboard's built assets (--web-root, docs/dashboard.md; ParseDaemonOptions defaults it
+  // to <install prefix>/share/edgewatch/web); empty = not served.
+  std::string web_root;
   PolicyConfig policy;
   std::vector<alerts::Rule> rules;     // config "rules" (docs/hardware.md)
   forecast::ForecastConfig forecasts;  // config "forecasts" (docs/forecasts.md)

@@ -25,6 +25,7 @@
 #include "edgewatch/fw/tls/self_signed.h"
 #include "edgewatch/hal/linux_sysinfo.h"
 #include "edgewatch/hal/open_chip.h"
+#include "edgewatch/hal/watchdog.h"
 
 #ifndef EDGEWATCH_BOARDS_DIR
 #define EDGEWATCH_BOARDS_DIR "/usr/share/edgewatch/boards"
@@ -227,8 +228,17 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
+  // systemd (deploy/edgewatch.service: Type=notify, WatchdogSec=): READY=1 once listening, then
+  // WATCHDOG=1 from a loop timer, so a stalled event loop stops the kicks and gets restarted.
+  // Every call is a no-op outside systemd.
+  hal::Watchdog watchdog;
+  if (watchdog.Interval().count() > 0) {
+    gw.Every(watchdog.Interval().count(), [&watchdog] { (void)watchdog.Kick(); });
+  }
   if (opts.ready_fd >= 0) WriteReady(opts.ready_fd, gw);
+  (void)watchdog.NotifyReady();
   gw.Run();
+  (void)watchdog.NotifyStopping();
   forecasts.Stop();  // cancels a running fit and joins the worker before the gateway goes away
   demo.Stop();
   EW_INFO("main", "stopped");

@@ -163,6 +163,8 @@ Status ParseConfigJson(std::string_view text, DaemonOptions* o) {
   if (auto v = GetString(root, "tls_key")) o->gateway.tls_key_path = std::string(*v);
   if (auto v = GetString(root, "state_dir")) o->state_dir = std::string(*v);
   if (auto v = GetBool(root, "demo")) o->demo = *v;
+  if (auto v = GetBool(root, "mdns")) o->mdns = *v;
+  if (auto v = GetString(root, "mdns_name")) o->mdns_name = std::string(*v);
   if (auto v = GetString(root, "web_root")) o->web_root = std::string(*v);
   if (auto v = GetString(root, "jwt_secret_file")) o->jwt_secret_file = std::string(*v);
   if (auto v = GetString(root, "audience")) o->gateway.verify.audience = std::string(*v);
@@ -308,6 +310,10 @@ Security (docs/protocol.md: tokens, close codes, limits)
   --conn-rate R --conn-burst B   new requests per address (default 10/s, burst 20; beyond: 429)
   --handshake-timeout-s N  drop HTTP requests/handshakes not complete within N s (default 10)
   --no-auth                accept clients without a token (logs a warning)
+Discovery (docs/pairing.md)
+  --no-mdns                do not advertise _edgewatch._tcp and _http._tcp through avahi-daemon
+                           (config "mdns": false)
+  --mdns-name NAME         mDNS service name (config "mdns_name"; default "<board> on <host>")
 Operation
   --log-level LEVEL        debug | info | warn | error (default info)
   --log-format FORMAT      text | json (default text)
@@ -403,6 +409,10 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       EW_ASSIGN_OR_RETURN(o.web_root, value());
     } else if (a == "--no-auth") {
       o.no_auth = true;
+    } else if (a == "--no-mdns") {
+      o.mdns = false;
+    } else if (a == "--mdns-name") {
+      EW_ASSIGN_OR_RETURN(o.mdns_name, value());
     } else if (a == "--jwt-secret-file") {
       EW_ASSIGN_OR_RETURN(o.jwt_secret_file, value());
     } else if (a == "--audience") {

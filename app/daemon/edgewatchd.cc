@@ -11,6 +11,7 @@
 
 #include "edgewatch/app/alerts/alert_service.h"
 #include "edgewatch/app/daemon_options.h"
+#include "edgewatch/app/discovery/mdns_advertiser.h"
 #include "edgewatch/app/demo_producer.h"
 #include "edgewatch/app/forecast/forecast_service.h"
 #include "edgewatch/app/system_publisher.h"
@@ -234,6 +235,22 @@ int Main(int argc, char** argv) {
   hal::Watchdog watchdog;
   if (watchdog.Interval().count() > 0) {
     gw.Every(watchdog.Interval().count(), [&watchdog] { (void)watchdog.Kick(); });
+  }
+  // mDNS/DNS-SD (docs/pairing.md): a missing avahi-daemon is one log line, not an error.
+  std::unique_ptr<discovery::MdnsAdvertiser> mdns;
+  if (opts.mdns) {
+    discovery::MdnsOptions m;
+    m.name = opts.mdns_name.empty() ? discovery::DefaultInstanceName(opts.board.name)
+                                    : opts.mdns_name;
+    m.port = gw.port();
+    const std::string& server = opts.gateway.server_name;  // "edgewatch/<version>"
+    m.txt = discovery::GatewayTxtRecords(opts.board.name, server.substr(server.find('/') + 1),
+                                         !opts.gateway.tls_cert_path.empty(), !opts.no_auth);
+    mdns = std::make_unique<discovery::MdnsAdvertiser>(gw, std::move(m));
+    if (Status s = mdns->Start(); !s.ok()) {
+      EW_WARN("mdns", "not advertising: %s", s.ToString().c_str());
+      mdns.reset();
+    }
   }
   if (opts.ready_fd >= 0) WriteReady(opts.ready_fd, gw);
   (void)watchdog.NotifyReady();

@@ -232,6 +232,7 @@ Status ParseConfigJson(std::string_view text, DaemonOptions* o) {
   auto forecasts = forecast::ParseForecastConfig(root);  // "forecasts" (docs/forecasts.md)
   if (!forecasts.ok()) return forecasts.status();
   o->forecasts = std::move(forecasts).value();
+  EW_TRY(mqtt::ParseMqttConfigJson(root, &o->mqtt));  // "mqtt", "mqtt_ingest" (docs/mqtt.md)
   return OkStatus();
 }
 
@@ -321,6 +322,14 @@ Operation
                            file descriptor N and close it (for supervisors and tests)
   --proc-root DIR          read /proc and /sys under DIR (testing)
   --resources-ms N         system/resources period in ms (default 2000)
+MQTT (docs/mqtt.md; config keys "mqtt" and "mqtt_ingest": credentials, TLS, prefix, topics)
+  --mqtt URL               publish bus topics (default pipeline/#, alerts, system/#) to the broker
+                           at mqtt://[user:pass@]HOST[:PORT] (mqtts:// for TLS) as
+                           edgewatch/<hostname>/<topic>; alerts and errors at QoS 1 through an
+                           on-disk outbox (<state-dir>/mqtt-outbox.db). Prefer the config's
+                           password_file to a password in the URL (visible in ps)
+  --mqtt-ingest URL        map DeepStream and Frigate payloads from this broker onto pipeline/
+                           topics (default topics deepstream/#, frigate/events, frigate/stats)
   --help                   this text
 
 Signals: SIGINT/SIGTERM close every client with 1001 "going away" and exit 0.
@@ -445,6 +454,11 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       EW_ASSIGN_OR_RETURN(std::string v, value());
       EW_ASSIGN_OR_RETURN(int n, ParseInt(a, v, 4, 1 << 20));
       o.gateway.session_queue_bytes = static_cast<size_t>(n) * 1024;
+    } else if (a == "--mqtt" || a == "--mqtt-ingest") {
+      EW_ASSIGN_OR_RETURN(std::string v, value());
+      Status url = mqtt::ParseMqttUrl(
+          v, a == "--mqtt" ? &o.mqtt.uplink.broker : &o.mqtt.ingest.broker);
+      if (!url.ok()) return InvalidArgument(a + ": " + url.message());
     } else if (a == "--proc-root") {
       EW_ASSIGN_OR_RETURN(o.proc_root, value());
     } else if (a == "--log-level") {
@@ -497,6 +511,9 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
   if (tls_files && (o.gateway.tls_cert_path.empty() || o.gateway.tls_key_path.empty())) {
     return InvalidArgument("--tls-cert and --tls-key go together");
   }
+  EW_TRY(mqtt::ResolveMqttDefaults(&o.mqtt));
+  EW_TRY(mqtt::LoadMqttSecrets(&o.mqtt.uplink.broker));
+  EW_TRY(mqtt::LoadMqttSecrets(&o.mqtt.ingest.broker));
   o.gateway.auth_enabled = !o.no_auth;
   return o;
 }

@@ -14,6 +14,7 @@
 #include "edgewatch/app/discovery/mdns_advertiser.h"
 #include "edgewatch/app/demo_producer.h"
 #include "edgewatch/app/forecast/forecast_service.h"
+#include "edgewatch/app/mqtt/mqtt_service.h"
 #include "edgewatch/app/system_publisher.h"
 #include "edgewatch/app/telemetry_policy.h"
 #include "edgewatch/app/web_assets.h"
@@ -229,6 +230,13 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
+  // MQTT uplink and ingest on this loop (docs/mqtt.md); idle unless --mqtt/--mqtt-ingest/config.
+  auto mqtt_service = mqtt::MqttService::Start(gw, opts.mqtt, opts.state_dir);
+  if (!mqtt_service.ok()) {
+    EW_ERROR("main", "MQTT: %s", mqtt_service.status().ToString().c_str());
+    return 1;
+  }
+
   // systemd (deploy/edgewatch.service: Type=notify, WatchdogSec=): READY=1 once listening, then
   // WATCHDOG=1 from a loop timer, so a stalled event loop stops the kicks and gets restarted.
   // Every call is a no-op outside systemd.
@@ -256,6 +264,7 @@ int Main(int argc, char** argv) {
   (void)watchdog.NotifyReady();
   gw.Run();
   (void)watchdog.NotifyStopping();
+  (*mqtt_service)->Stop();  // online=false and a clean DISCONNECT while the loop's sockets live
   forecasts.Stop();  // cancels a running fit and joins the worker before the gateway goes away
   demo.Stop();
   EW_INFO("main", "stopped");

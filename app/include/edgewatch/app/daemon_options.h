@@ -10,6 +10,7 @@
 
 #include "edgewatch/app/alerts/rule.h"
 #include "edgewatch/app/forecast/forecast_config.h"
+#include "edgewatch/app/mqtt/mqtt_config.h"
 #include "edgewatch/app/policy_config.h"
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/log.h"
@@ -45,6 +46,7 @@ struct DaemonOptions {
   PolicyConfig policy;
   std::vector<alerts::Rule> rules;     // config "rules" (docs/hardware.md)
   forecast::ForecastConfig forecasts;  // config "forecasts" (docs/forecasts.md)
+  mqtt::MqttConfig mqtt;  // --mqtt/--mqtt-ingest, config "mqtt"/"mqtt_ingest" (docs/mqtt.md)
   bool help = false;
 };
 

@@ -18,9 +18,10 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmb
   libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev libmosquitto-dev libavahi-client-dev
   libqrencode-dev zlib1g-dev)
 test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat nodejs
-  python3-statsmodels mosquitto zbar-tools chromium)
+  python3-statsmodels mosquitto zbar-tools chromium dbus-daemon)
 # statsmodels: the forecast accuracy check (docs/benchmarks.md); mosquitto: the MQTT tests' broker;
-# zbar-tools: decodes `edgewatch pair --png`; chromium: the dashboard's headless browser tests.
+# zbar-tools: decodes `edgewatch pair --png`; chromium: the dashboard's headless browser tests;
+# dbus-daemon: a private bus for the mDNS tests (no avahi-daemon on it).
 # The JavaScript client's tests need Node 18+ and npm. Some nodejs builds (NodeSource) ship npm
 # themselves and conflict with Debian's npm package: ask for it only when the command is missing.
 command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)

@@ -304,7 +304,7 @@ test('server pings keep an idle polling session alive; a client that stops pongi
 
     // A raw Engine.IO client that never answers pings is closed once the timeout passes.
     const d2 = r.daemon(
-      await Daemon.start({ args: ['--sio-ping-interval-ms', '200', '--sio-ping-timeout-ms', '300'] }),
+      await Daemon.start({ args: ['--sio-ping-interval-ms', '200', '--sio-ping-timeout-ms', '2000'] }),
     );
     const ws = new WebSocket(`ws://127.0.0.1:${d2.port}/socket.io/?EIO=4&transport=websocket`);
     r.add(() => ws.terminate());

@@ -19,6 +19,9 @@ namespace {
 constexpr int kMaxFramesPerWrite = 256;
 constexpr size_t kMaxPollResponseBytes = 256 * 1024;
 constexpr size_t kMaxPacketsPerPayload = 256;
+// A GET is held at most this long (then answered with a noop): below common proxy idle limits,
+// whatever the ping interval.
+constexpr int64_t kMaxPollHoldUs = 25 * 1000000;
 
 FrameRef PacketFrame(std::string_view packet) {
   return MakeControlFrame(packet);  // LWS_PRE + the packet's text
@@ -264,6 +267,7 @@ std::optional<HttpResponse> SioSession::OnPollGet(SioLink* link) {
   if (!queue_.empty() || noop_) return PollResponse();
   link->parked = true;
   poll_ = link;
+  poll_since_us_ = MonotonicMicros();
   return std::nullopt;
 }
 
@@ -277,6 +281,13 @@ void SioSession::OnPollClosed(SioLink* link) {
 }
 
 HttpResponse SioSession::OnPollPost(std::string_view body) {
+  if (ws_ != nullptr) {
+    Close(LWS_CLOSE_STATUS_POLICY_VIOLATION, "polling after upgrade");
+    return HttpResponse{400,
+                        "application/json",
+                        R"({"code":3,"message":"Bad request: the session was upgraded"})",
+                        {}};
+  }
   auto packets = ParseEioPayload(body, kMaxPacketsPerPayload);
   if (!packets.ok()) {
     EW_WARN("sio", "session %s from %s: %s: closing", sid_.c_str(), peer_.c_str(),
@@ -686,6 +697,10 @@ void SioSession::Tick(int64_t now_us, int64_t now_s) {
             static_cast<long long>(server_.ping_timeout_ms()));
     Close(LWS_CLOSE_STATUS_GOINGAWAY, "ping timeout");
     return;
+  }
+  if (poll_ != nullptr && !poll_->ready && now_us - poll_since_us_ >= kMaxPollHoldUs) {
+    noop_ = true;
+    Wake();
   }
   if (pong_deadline_us_ == 0 && now_us >= next_ping_us_) {
     next_ping_us_ = now_us + server_.ping_interval_ms() * 1000;

@@ -113,7 +113,8 @@ class SioSession final : public Subscriber, public ClientPeer {
   lws* probe_ = nullptr;      // a WebSocket probing for the upgrade
   bool probe_reply_ = false;  // "3probe" to write on probe_
   SioLink* poll_ = nullptr;   // the parked GET
-  bool noop_ = false;         // answer the parked GET with a noop (upgrade in progress)
+  bool noop_ = false;         // answer the parked GET with a noop (upgrade in progress, hold limit)
+  int64_t poll_since_us_ = 0;  // when the parked GET was parked
   bool drain_then_close_ = false;
   std::string rx_;
   // Timers (monotonic µs).

@@ -5,6 +5,7 @@
 #   make cross    build for aarch64 against a private arm64 sysroot, run unit tests under qemu-user
 #   make test-emulated  boot the aarch64 edgewatchd in qemu-system-aarch64 with gpio-sim (docs/hardware.md)
 #   make fuzz     build the libFuzzer targets (clang, ASan+UBSan), run each FUZZ_SECONDS (60)
+#   make deb      build/deb/edgewatch_<version>_{amd64,arm64}.deb (CPack; lintian) (docs/deploy.md)
 #   make format   clang-format every C++ source in place
 #   make bench    benchmark matrix vs minimal lws and Node ws peers -> docs/benchmarks.md (~15 min;
 #                 not part of make test; see bench/run.sh for REPS, SCENARIOS, ...)
@@ -21,7 +22,7 @@ SYSROOT ?= $(or $(EDGEWATCH_SYSROOT),build/sysroot-arm64)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps deps-test deps-cross deps-emulated build release demo test cross sysroot \
-	test-emulated format clean bench fuzz deps-fuzz
+	test-emulated format clean bench fuzz deps-fuzz deb deps-deb
 
 all: build
 
@@ -77,15 +78,40 @@ cross: deps-cross sysroot
 deps-emulated:
 	@scripts/deps.sh build cross emulated
 
+# Then the install test: the arm64 .deb (make deb's arm64 half) installed with dpkg in an arm64
+# Debian userland booted the same way, demo events read from the host (docs/deploy.md).
 test-emulated: export EDGEWATCH_SYSROOT := $(abspath $(SYSROOT))
-test-emulated: deps-emulated sysroot
+test-emulated: deps-emulated deps-deb sysroot
 	cmake --preset aarch64 >/dev/null
 	cmake --build --preset aarch64 -j $(JOBS) --target edgewatchd edgewatch
 	scripts/test-emulated.sh build/aarch64
+	LINTIAN=0 JOBS=$(JOBS) scripts/make-deb.sh arm64
+	scripts/test-emulated-install.sh
+
+# .deb packages (CPack, cmake/Packaging.cmake): amd64 from a host Release build, arm64 from the
+# cross build; Depends from dpkg-shlibdeps; lintian must report no errors. STATIC_LWS=1 links
+# libwebsockets statically (Jetson / Ubuntu 22.04) into build/deb/static-lws/.
+deps-deb:
+	@scripts/deps.sh build cross deb
+
+deb: export EDGEWATCH_SYSROOT := $(abspath $(SYSROOT))
+deb: deps-deb sysroot
+	JOBS=$(JOBS) scripts/make-deb.sh amd64 arm64
 
 # Long (several minutes) and machine-sensitive: never run by make test or CI.
 bench:
 	bench/run.sh
+
+# make bench-peers: edgewatchd beside Mosquitto (MQTT over WebSocket), Node ws, FastAPI + uvicorn,
+# Flask-SocketIO and a minimal lws server, plus callgrind and footprint -> docs/benchmarks.md
+# (~25 min; installs the peers; see bench/peers.sh). BENCH_BUILD_DIR: a Release build holding
+# edgewatchd, edgewatch and lws_broadcast (built there when missing); BENCH_ARM_DIR: aarch64 build
+# for the footprint (skipped when absent).
+BENCH_BUILD_DIR ?= build/release
+BENCH_ARM_DIR ?= build/aarch64
+.PHONY: bench-peers
+bench-peers:
+	BUILD_DIR=$(BENCH_BUILD_DIR) ARM_DIR=$(BENCH_ARM_DIR) bench/peers.sh
 
 format:
 	find firmware hal app tests bench -name '*.cc' -o -name '*.h' | xargs clang-format -i

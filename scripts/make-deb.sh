@@ -78,7 +78,8 @@ for arch in "${arches[@]}"; do
   }
   targets=(edgewatchd edgewatch)
   # The dashboard bundle (web/CMakeLists.txt; needs node and web/node_modules).
-  if cmake --build "$dir" --target help | grep -q '^edgewatch_web:'; then
+  build_targets=$(cmake --build "$dir" --target help)
+  if grep -q '^edgewatch_web:' <<<"$build_targets"; then
     targets+=(edgewatch_web)
   else
     log "$arch: WARNING: no dashboard bundle in this package (needs node and web/node_modules:" \

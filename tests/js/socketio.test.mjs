@@ -379,3 +379,67 @@ test('malformed input on a live connection is answered by a clean close', async 
     await connected(socket);
   });
 });
+
+/** The value of a Prometheus counter of the daemon's /metrics (0 when absent). */
+async function metric(d, name) {
+  const text = await (await fetch(`${d.httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+test('admission and the slow-consumer policy apply as on /ws', async (t) => {
+  const r = resources(t);
+  await r.run(async () => {
+    const d = r.daemon(
+      await Daemon.start({ args: ['--no-auth', '--max-connections', '2', '--session-queue-kb', '64'] }),
+    );
+    // A client that stops reading: its socket is paused after it subscribed.
+    const ws = await rawWs(d);
+    r.add(() => ws.terminate());
+    const acked = onceEvent(ws, 'message');
+    ws.send('40');
+    assert.match(String((await acked)[0]), /^40\{"sid":/);
+    const subscribed = onceEvent(ws, 'message');
+    ws.send('421["subscribe",{"topics":["bulk/#"]}]');
+    assert.match(String((await subscribed)[0]), /^431\[\{"type":"subscribed"/);
+    ws._socket.pause();
+
+    // Admission: the paused client and the observer's /ws session fill --max-connections 2.
+    const observer = await Observer.open(d, null, ['bulk/#']);
+    r.add(() => observer.close());
+    for (const transports of [['websocket'], ['polling']]) {
+      const refused = connect(d.httpUrl, { transports });
+      r.add(() => refused.close());
+      await onceEvent(refused, 'connect_error', 15000);
+      refused.close();
+    }
+    assert.ok((await metric(d, 'edgewatch_connections_rejected_total{reason="max_connections"}')) >= 2);
+
+    // Flood a topic (not of a latest-value kind: nothing to coalesce) until the daemon gives up
+    // on the paused client: the kernel's socket buffers fill first, then its 64 KiB queue. The
+    // observer reads everything and waits for each batch, so its own queue stays far below.
+    const producer = await Producer.connect(d.ingest);
+    r.add(() => producer.close());
+    const blob = 'x'.repeat(4 * 1024);
+    let n = 0;
+    await withTimeout(
+      (async () => {
+        while ((await metric(d, 'edgewatch_slow_consumer_closes_total')) < 1) {
+          for (let batch = 0; batch < 8; batch++) {
+            for (let i = 0; i < 4; i++) await producer.publish('bulk/a', { n: ++n, blob });
+            await observer.waitForSeq('bulk/a', n);
+          }
+        }
+      })(),
+      90000,
+      'a slow-consumer close',
+    );
+    // The close frame is sent when the socket has room for it; a client whose buffers are still
+    // full may see the TCP connection end first (as on /ws).
+    const closed = onceEvent(ws, 'close', 30000);
+    ws._socket.resume();
+    const [code] = await closed;
+    assert.ok(code === 4408 || code === 1006, `close code ${code}`);
+    assert.equal(await metric(d, 'edgewatch_slow_consumer_closes_total'), 1);  // the observer kept up
+  });
+});

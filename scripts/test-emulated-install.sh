@@ -176,7 +176,20 @@ dpkg-deb -x "$deb" "$secret_dir/pkg"
 qemu_user=$(command -v qemu-aarch64-static || command -v qemu-aarch64)
 cli() { "$qemu_user" -L "$sysroot" "$secret_dir/pkg/usr/bin/edgewatch" "$@"; }
 cli token --secret-file "$secret_dir/jwt.secret" --sub install-test --ttl 1h >"$secret_dir/token"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A free loopback port: the kernel's choice via Python when present, else a random one from the
+# ephemeral range that /proc/net/tcp does not list.
+free_port() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    return
+  fi
+  local p hex
+  while :; do
+    p=$((32768 + RANDOM % 28000))
+    hex=$(printf ':%04X ' "$p")
+    grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
+  done
+}
 port=$(free_port)
 ctl=$(free_port)
 

@@ -152,6 +152,10 @@ test('websocket-only transport: connect with auth, subscribe ack, ordered events
     // Application ops and built-ins answer through the acknowledgement.
     const pong = await socket.emitWithAck('ping', {});
     assert.equal(pong.type, 'pong');
+    // An application op (registered with Gateway::RegisterOp) with the token's scopes.
+    const level = await socket.emitWithAck('log_level', { level: 'info' });
+    assert.equal(level.type, 'error');
+    assert.equal(level.code, 'forbidden');
     const unknown = await socket.emitWithAck('no_such_op', {});
     assert.equal(unknown.type, 'error');
     assert.equal(unknown.code, 'unknown_op');

@@ -19,6 +19,7 @@ namespace {
 constexpr int kMaxFramesPerWrite = 256;
 constexpr size_t kMaxPollResponseBytes = 256 * 1024;
 constexpr size_t kMaxPacketsPerPayload = 256;
+constexpr size_t kMaxPendingAcks = 64;
 // A GET is held at most this long (then answered with a noop): below common proxy idle limits,
 // whatever the ping interval.
 constexpr int64_t kMaxPollHoldUs = 25 * 1000000;
@@ -62,7 +63,8 @@ SioSession::~SioSession() {
 
 size_t SioSession::OwnBytes() const {
   size_t bytes = sizeof(*this) + rx_.capacity() + queue_.capacity() * sizeof(FrameRef) +
-                 close_reason_.capacity() + sid_.capacity() + id_.capacity() + peer_.capacity();
+                 pending_acks_.size() * 48 + close_reason_.capacity() + sid_.capacity() +
+                 id_.capacity() + peer_.capacity();
   if (claims_) {
     bytes += sizeof(auth::Claims) + claims_->sub.capacity();
     for (const auto& p : claims_->scopes.read) bytes += sizeof(std::string) + p.capacity();
@@ -93,17 +95,17 @@ void SioSession::SendPacket(std::string packet) {
 }
 
 void SioSession::SendJson(std::string_view json) {
-  if (reply_ack_) {
-    uint64_t id = *reply_ack_;
-    reply_ack_.reset();
-    SendPacket(SioAckPacket(id, json));
-    return;
-  }
-  // An unsolicited message: emitted as the event named by its "type" (error, gap, skipped,
-  // unread, ...).
+  // The first reply carrying the id of an event that asked for an acknowledgement answers it
+  // (also when it comes later, like a command's result); any other message is emitted as the
+  // event named by its "type" (error, gap, skipped, unread, ...).
   std::string name = "message";
   auto parsed = ParseJson(json, JsonLimits{1 << 24, 64});
   if (parsed.ok()) {
+    std::optional<int64_t> id = GetInt(parsed->get(), "id");
+    if (id && *id >= 0 && pending_acks_.erase(static_cast<uint64_t>(*id)) > 0) {
+      SendPacket(SioAckPacket(static_cast<uint64_t>(*id), json));
+      return;
+    }
     if (auto t = GetString(parsed->get(), "type")) name = std::string(*t);
   }
   SendPacket(SioEventPacket(name, json));
@@ -535,12 +537,18 @@ void SioSession::HandleEvent(SioPacket& p) {
     cJSON_DeleteItemFromObjectCaseSensitive(obj.get(), "id");
     cJSON_AddNumberToObject(obj.get(), "id", static_cast<double>(*p.ack_id));
   }
-  reply_ack_ = p.ack_id;
+  if (p.ack_id) {
+    pending_acks_.insert(*p.ack_id);
+    // Bounded: ops that never answer must not grow the set (the oldest ack is given up).
+    if (pending_acks_.size() > kMaxPendingAcks) pending_acks_.erase(pending_acks_.begin());
+  }
   OpLimits limits;
   limits.max_bytes = server_.max_payload() + 64;
   auto parsed = ParseClientOp(PrintJson(obj.get()), limits);
   if (auto* err = std::get_if<OpError>(&parsed)) {
-    SendError(err->id, err->code, err->message);
+    std::optional<int64_t> id = err->id;
+    if (!id && p.ack_id) id = static_cast<int64_t>(*p.ack_id);
+    SendError(id, err->code, err->message);
   } else {
     ClientOp& op = std::get<ClientOp>(parsed);
     switch (op.kind) {
@@ -566,7 +574,6 @@ void SioSession::HandleEvent(SioPacket& p) {
         break;
     }
   }
-  reply_ack_.reset();
 }
 
 void SioSession::HandleSubscribe(ClientOp& op) {

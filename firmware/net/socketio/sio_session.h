@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -122,8 +123,8 @@ class SioSession final : public Subscriber, public ClientPeer {
   int64_t pong_deadline_us_ = 0;  // 0: no ping outstanding
   int64_t auth_deadline_us_ = 0;
   int64_t expired_notice_us_ = 0;
-  // Replies: the next SendJson answers this ack id (the op being handled asked for one).
-  std::optional<uint64_t> reply_ack_;
+  // Ack ids of client events not answered yet (the op's reply with this "id" answers them).
+  std::set<uint64_t> pending_acks_;
   bool closed_ = false;
   int close_code_ = 0;
   std::string close_reason_;

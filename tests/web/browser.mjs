@@ -38,9 +38,18 @@ export async function phonePage(browser) {
   const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2 });
   const page = await context.newPage();
   page.errors = [];
-  page.on('pageerror', (err) => page.errors.push(String(err)));
+  // `phase` labels what the test is doing, so failures can be told apart (e.g. a restart).
+  page.phase = 'start';
+  page.on('pageerror', (err) => page.errors.push(`[${page.phase}] ${err}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') page.errors.push(msg.text());
+    // Failed requests are reported with their URL by 'requestfailed' and 'response' below.
+    if (msg.type() === 'error' && !/^Failed to load resource/.test(msg.text())) {
+      page.errors.push(`[${page.phase}] ${msg.text()}`);
+    }
+  });
+  page.on('requestfailed', (req) => page.errors.push(`[${page.phase}] ${req.method()} ${req.url()}: ${req.failure()?.errorText}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) page.errors.push(`[${page.phase}] ${res.request().method()} ${res.url()}: HTTP ${res.status()}`);
   });
   return page;
 }
@@ -53,7 +62,10 @@ export async function screenshot(page, name) {
   return file;
 }
 
-/** Flags for a daemon serving the built dashboard. */
+/**
+ * Flags for a daemon serving the built dashboard. Load shedding is off (as in tests/support's
+ * DaemonProcess): on a busy test machine it would refuse the page's connections.
+ */
 export function webArgs(...extra) {
-  return ['--web-root', webRoot, ...extra];
+  return ['--web-root', webRoot, '--cpu-shed-percent', '101', ...extra];
 }

@@ -8,6 +8,11 @@ import { invalidate } from './schedule.js';
 const AXIS = { stroke: '#8b98a9', grid: { stroke: '#2a3340', width: 1 }, ticks: { show: false } };
 const HEIGHT = 110;
 
+function timeLabel(s, incr) {
+  if (incr < 1) return `:${(s % 60).toFixed(1).padStart(4, '0')}`;
+  return new Date(s * 1000).toLocaleTimeString([], { hour12: false });
+}
+
 function baseOptions(width, series, extra = {}) {
   return {
     width,
@@ -16,7 +21,9 @@ function baseOptions(width, series, extra = {}) {
     cursor: { show: false },
     scales: { x: { time: true } },
     axes: [
-      { ...AXIS, size: 22, font: '10px system-ui' },
+      // One line of local time ("14:03:12", or ":12.5" between ticks less than a second apart):
+      // uPlot's default adds a date row that a 110 px chart clips.
+      { ...AXIS, size: 22, font: '10px system-ui', values: (u, splits, axis, space, incr) => splits.map((x) => timeLabel(x, incr)) },
       { ...AXIS, size: 34, font: '10px system-ui' },
     ],
     series: [{}, ...series],
@@ -144,8 +151,9 @@ export class ForecastChart extends ChartBase {
       baseOptions(
         width,
         [
-          { stroke: '#4fc3f7', width: 1.5, points: { show: false } },
-          { stroke: '#ffb74d', width: 1.5, dash: [4, 3], points: { show: false } },
+          // Observed and forecast rows interleave on x: join each series over the other's rows.
+          { stroke: '#4fc3f7', width: 1.5, points: { show: false }, spanGaps: true },
+          { stroke: '#ffb74d', width: 1.5, dash: [4, 3], points: { show: false }, spanGaps: true },
           { stroke: 'rgba(255,183,77,0.4)', width: 1, points: { show: false } },
           { stroke: 'rgba(255,183,77,0.4)', width: 1, points: { show: false } },
         ],

@@ -52,7 +52,7 @@ const client = new EdgewatchClient({ url: wsUrl, token: () => token() });
 
 new ConnectionIndicator($('conn'), client);
 new PipelinesView($('pipelines'), client);
-new ForecastsView($('forecasts'), client);
+new ForecastsView($('forecasts'), client, token);
 new AlertsView({ alerts: $('alerts'), notifications: $('notifications'), badge: $('alerts-badge') }, client, toast);
 new TrainingView($('training'), client);
 const system = new SystemView($('system'), client, token);

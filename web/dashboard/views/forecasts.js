@@ -13,8 +13,19 @@ function fieldOf(data, field) {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** The last events of `topic` from GET /api/v1/history (empty on any failure). */
+async function history(topic, token) {
+  try {
+    const url = `${location.protocol}//${location.host}/api/v1/history?topic=${encodeURIComponent(topic)}&limit=${MAX_OBSERVED}`;
+    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+    return res.ok ? ((await res.json()).events ?? []) : [];
+  } catch {
+    return [];
+  }
+}
+
 class ForecastCard {
-  constructor(topic, client, data) {
+  constructor(topic, client, data, token) {
     this.topic = topic;
     this.forecast = data;
     this.observed = [];
@@ -29,14 +40,29 @@ class ForecastCard {
     );
     this.chart = new ForecastChart(chartEl);
     if (typeof data.source === 'string' && typeof data.field === 'string') {
-      client.subscribe(data.source, (ev) => {
-        const v = fieldOf(ev.data, data.field);
-        if (v === null) return;
-        this.observed.push([ev.ts, v]);
-        if (this.observed.length > MAX_OBSERVED) this.observed.shift();
+      this.field = data.field;
+      // The source's recent past from the gateway's ring, then live values.
+      history(data.source, token()).then((events) => {
+        const live = this.observed;
+        const firstLive = live.length ? live[0][0] : Infinity;
+        this.observed = [];
+        for (const ev of events) if (ev.ts < firstLive) this.add(ev);
+        this.observed.push(...live);
+        this.observed.splice(0, Math.max(0, this.observed.length - MAX_OBSERVED));
         invalidate(this);
       });
+      client.subscribe(data.source, (ev) => this.add(ev));
     }
+  }
+
+  add(ev) {
+    const v = fieldOf(ev.data, this.field);
+    if (v === null || !Number.isFinite(ev.ts)) return;
+    const last = this.observed[this.observed.length - 1];
+    if (last && ev.ts <= last[0]) return; // snapshot repeats and out-of-order events
+    this.observed.push([ev.ts, v]);
+    if (this.observed.length > MAX_OBSERVED) this.observed.shift();
+    invalidate(this);
   }
 
   update(data) {
@@ -57,14 +83,19 @@ class ForecastCard {
 }
 
 export class ForecastsView {
-  constructor(container, client) {
+  /**
+   * @param {HTMLElement} container
+   * @param {import('../../edgewatch-client.js').EdgewatchClient} client
+   * @param {() => string | null} token for the history request
+   */
+  constructor(container, client, token) {
     this.container = container;
     this.cards = new Map();
     client.subscribe('forecast/#', (ev) => {
       let c = this.cards.get(ev.topic);
       if (!c) {
         if (this.cards.size >= MAX_CARDS) return;
-        c = new ForecastCard(ev.topic, client, ev.data);
+        c = new ForecastCard(ev.topic, client, ev.data, token);
         this.cards.set(ev.topic, c);
         this.container.querySelector('.empty')?.remove();
         this.container.append(c.el);

@@ -87,7 +87,7 @@ class PipelineCard {
     setText(f.people, a?.people_count === undefined ? '—' : `${num(a.people_count)} ${trend}`.trim());
     f.people.dataset.trend = a?.trend ?? '';
     setText(f.crossings, num(a?.total_crossings ?? a?.new_crossings));
-    const zones = a?.active_zones ? ` · ${a.active_zones} zones` : '';
+    const zones = a?.active_zones ? ` · ${a.active_zones} zone${a.active_zones === 1 ? '' : 's'}` : '';
     setText(f.intrusions, `${this.intrusions}${zones}`);
     if (this.error) {
       this.errorEl.hidden = false;

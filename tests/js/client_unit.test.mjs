@@ -455,3 +455,32 @@ test('typed helpers, local snapshot for late subscribers, unsubscribe, op splitt
   client.close();
   await g.close();
 });
+
+test('send: application ops on the live WebSocket with an id; null when not connected', async () => {
+  const g = await FakeGateway.start(async (conn) => {
+    await handshake(conn);
+    const ack = await conn.op((o) => o.op === 'ack');
+    conn.send({ type: 'acked', id: ack.id, alert: ack.alert });
+    const read = await conn.op((o) => o.op === 'mark_read');
+    conn.send({ type: 'error', id: read.id, code: 'forbidden', message: 'no write scope' });
+  });
+  const client = fastClient(g.url);
+  assert.equal(client.send({ op: 'ack', alert: 'x' }), null); // not connected yet
+  assert.throws(() => client.send({ alert: 'x' }), TypeError);
+  client.subscribe('alerts', () => {});
+  const connected = nextEvent(client, 'state', (s) => s.state === 'connected');
+  client.connect();
+  await connected;
+  const acked = nextEvent(client, 'message', (m) => m.type === 'acked');
+  const id = client.send({ op: 'ack', alert: '9f2c' });
+  assert.equal(typeof id, 'number');
+  assert.deepEqual(await acked, { type: 'acked', id, alert: '9f2c' });
+  const refused = nextEvent(client, 'error', (e) => e.code === 'forbidden');
+  assert.equal(client.send({ op: 'mark_read', id: 77, ids: ['n1'] }), 77); // a given id is kept
+  const err = await refused;
+  assert.equal(err.id, 77);
+  assert.equal(err.fatal, false);
+  client.close();
+  assert.equal(client.send({ op: 'ack', alert: 'x' }), null);
+  await g.close();
+});

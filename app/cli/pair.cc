@@ -10,13 +10,17 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "edgewatch/base/json.h"
 #include "flags.h"
 #include "mint.h"
 #include "qr_code.h"
@@ -73,6 +77,12 @@ std::vector<std::string> LocalAddresses() {
 Status WriteFilePrivate(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoToStatus(errno, path);
+  // An existing file keeps its mode through O_TRUNC: make it private before writing.
+  if (::fchmod(fd, 0600) != 0) {
+    Status s = ErrnoToStatus(errno, path);
+    ::close(fd);
+    return s;
+  }
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -88,6 +98,34 @@ Status WriteFilePrivate(const std::string& path, const std::string& data) {
   return OkStatus();
 }
 
+// Reads edgewatchd's --config JSON file: the port of "listen" ("HOST:PORT") and whether TLS is on
+// ("tls": "auto", or "tls_cert"). Leaves the outputs alone for absent keys.
+Status ReadDaemonConfig(const std::string& path, int64_t* port, bool* tls) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  EW_ASSIGN_OR_RETURN(JsonPtr root, ParseJson(text.str(), JsonLimits{1 << 20, 32}));
+  if (auto listen = GetString(root.get(), "listen")) {
+    size_t colon = listen->rfind(':');
+    int64_t p = -1;
+    if (colon != std::string_view::npos) {
+      std::string digits(listen->substr(colon + 1));
+      if (!digits.empty() && digits.size() <= 5 &&
+          digits.find_first_not_of("0123456789") == std::string::npos) {
+        p = std::stoll(digits);
+      }
+    }
+    if (p < 1 || p > 65535) {
+      return InvalidArgument(path + ": \"listen\" has no usable port (HOST:PORT)");
+    }
+    *port = p;
+  }
+  if (auto mode = GetString(root.get(), "tls"); mode && *mode == "auto") *tls = true;
+  if (auto cert = GetString(root.get(), "tls_cert"); cert && !cert->empty()) *tls = true;
+  return OkStatus();
+}
+
 }  // namespace
 
 int RunPair(const std::vector<std::string>& args) {
@@ -99,7 +137,8 @@ int RunPair(const std::vector<std::string>& args) {
       "read:pipeline/# read:system/# read:forecast/# read:training/# read:alerts write:alerts";
   std::string png_file;
   std::string hostname;
-  int64_t port = 8080;
+  int64_t port = 0;  // 0: from --config, else 8080
+  std::string config_file;
   int64_t png_scale = 8;
   bool tls = false;
   FlagParser flags("pair", "",
@@ -116,8 +155,12 @@ int RunPair(const std::vector<std::string>& args) {
                "the gateway's --jwt-secret-file (default: as for `edgewatch token`); created "
                "when absent");
   flags.String("audience", &req.audience, "AUD", "write this `aud` claim");
-  flags.Int("port", &port, "N", "the gateway's listen port (default 8080)", 1, 65535);
+  flags.Int("port", &port, "N", "the gateway's listen port (default: from --config, else 8080)", 1,
+            65535);
   flags.Bool("tls", &tls, "the gateway serves TLS (--tls auto or a certificate): https:// URLs");
+  flags.String("config", &config_file, "FILE",
+               "edgewatchd's --config file: its \"listen\" port and TLS setting are the "
+               "defaults of --port and --tls");
   flags.String("hostname", &hostname, "NAME",
                "the mDNS host name for the first URL (default: this machine's, + .local)");
   flags.String("png", &png_file, "FILE", "also write the QR code as a PNG image (mode 0600)");
@@ -128,6 +171,19 @@ int RunPair(const std::vector<std::string>& args) {
     std::fprintf(stderr, "edgewatch pair: unexpected argument '%s'\n", positionals[0].c_str());
     return kExitUsage;
   }
+
+  if (!config_file.empty()) {
+    int64_t config_port = 0;
+    bool config_tls = false;
+    Status read = ReadDaemonConfig(config_file, &config_port, &config_tls);
+    if (!read.ok()) {
+      std::fprintf(stderr, "edgewatch pair: --config: %s\n", read.message().c_str());
+      return kExitUsage;
+    }
+    if (port == 0) port = config_port;
+    tls = tls || config_tls;
+  }
+  if (port == 0) port = 8080;
 
   auto token = MintCliToken(req);
   if (!token.ok()) {

@@ -157,7 +157,13 @@ void MdnsAdvertiser::Publish(AvahiClient* client) {
       return;
     }
   }
-  if (!avahi_entry_group_is_empty(group_)) return;  // already submitted
+  const int empty = avahi_entry_group_is_empty(group_);
+  if (empty < 0) {
+    state_ = State::kFailed;
+    EW_WARN("mdns", "cannot query the Avahi entry group: %s", avahi_strerror(empty));
+    return;
+  }
+  if (empty == 0) return;  // already submitted
 
   std::vector<const char*> txt;
   for (const std::string& t : options_.txt) txt.push_back(t.c_str());

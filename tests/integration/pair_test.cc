@@ -97,6 +97,8 @@ class PairTest : public ::testing::Test {
 
 TEST_F(PairTest, PngDecodesToTheFirstUrlAndTheTokenVerifies) {
   const std::string png = dir_ + "/pair.png";
+  { std::ofstream(png) << "old"; }
+  ASSERT_EQ(::chmod(png.c_str(), 0644), 0);
   PairOutput p =
       RunPair({"--secret-file", secret_file_, "--sub", "phone1", "--port", "8123", "--png", png});
   ASSERT_TRUE(p.run.exit.success()) << p.run.exit.ToString() << ": " << p.run.err;
@@ -116,7 +118,8 @@ TEST_F(PairTest, PngDecodesToTheFirstUrlAndTheTokenVerifies) {
     EXPECT_EQ(url.find("127.0.0.1"), std::string::npos) << "loopback listed: " << url;
   }
 
-  // The PNG decodes to exactly the first URL, and it is private (it holds a credential).
+  // The PNG decodes to exactly the first URL, and it is private (it holds a credential), even
+  // when it replaced a world-readable file.
   EXPECT_EQ(DecodeQr(png), p.urls[0]);
   struct stat st {};
   ASSERT_EQ(::stat(png.c_str(), &st), 0);
@@ -191,6 +194,30 @@ TEST_F(PairTest, TlsHostnameAndScopeFlags) {
   EXPECT_EQ(claims->sub, "phone");
   EXPECT_EQ(*claims->exp - *claims->iat, 2 * 3600);
   EXPECT_FALSE(claims->CanWrite("alerts"));
+}
+
+TEST_F(PairTest, PortAndTlsFromTheDaemonsConfig) {
+  const std::string config = dir_ + "/edgewatchd.json";
+  { std::ofstream(config) << R"({"listen": "0.0.0.0:9443", "tls": "auto"})"; }
+  PairOutput p = RunPair({"--secret-file", secret_file_, "--config", config});
+  ASSERT_TRUE(p.run.exit.success()) << p.run.err;
+  ASSERT_FALSE(p.urls.empty());
+  for (const std::string& url : p.urls) {
+    EXPECT_EQ(url.rfind("https://", 0), 0u) << url;
+    EXPECT_NE(url.find(":9443/#token="), std::string::npos) << url;
+  }
+  // --port wins over the config.
+  PairOutput q = RunPair({"--secret-file", secret_file_, "--config", config, "--port", "7000"});
+  ASSERT_TRUE(q.run.exit.success()) << q.run.err;
+  ASSERT_FALSE(q.urls.empty());
+  EXPECT_NE(q.urls[0].find(":7000/#token="), std::string::npos) << q.urls[0];
+
+  { std::ofstream(config) << R"({"listen": "0.0.0.0"})"; }
+  PairOutput bad = RunPair({"--secret-file", secret_file_, "--config", config});
+  EXPECT_EQ(bad.run.exit.code, 2) << bad.run.err;
+  EXPECT_NE(bad.run.err.find("listen"), std::string::npos) << bad.run.err;
+  PairOutput missing = RunPair({"--secret-file", secret_file_, "--config", dir_ + "/none.json"});
+  EXPECT_EQ(missing.run.exit.code, 2) << missing.run.err;
 }
 
 TEST_F(PairTest, BadInputIsAClearError) {

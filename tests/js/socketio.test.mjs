@@ -291,20 +291,25 @@ test("seed 001's client options work as written, and reconnect after a daemon re
 test('server pings keep an idle polling session alive; a client that stops ponging is closed', async (t) => {
   const r = resources(t);
   await r.run(async () => {
+    // A 7 s interval: the idle client's GET is held past lws's 5 s HTTP content timeout.
     const d = r.daemon(
-      await Daemon.start({ args: ['--sio-ping-interval-ms', '200', '--sio-ping-timeout-ms', '5000'] }),
+      await Daemon.start({ args: ['--sio-ping-interval-ms', '7000', '--sio-ping-timeout-ms', '5000'] }),
     );
     const token = await d.token();
     const socket = connect(d.httpUrl, { transports: ['polling'], auth: { token } });
     r.add(() => socket.close());
+    let disconnects = 0;
+    socket.on('disconnect', () => disconnects++);
     await connected(socket);
-    let pings = 0;
     await withTimeout(
-      new Promise((resolve) => socket.io.on('ping', () => ++pings >= 5 && resolve())),
-      20000,
-      '5 pings',
+      new Promise((resolve) => socket.io.on('ping', resolve)),
+      30000,
+      'a ping after an idle hold',
     );
+    assert.equal(disconnects, 0);
     assert.equal(socket.connected, true);
+    const pong = await socket.emitWithAck('ping', {});
+    assert.equal(pong.type, 'pong');
 
     // A raw Engine.IO client that never answers pings is closed once the timeout passes.
     const d2 = r.daemon(
@@ -445,5 +450,35 @@ test('admission and the slow-consumer policy apply as on /ws', async (t) => {
     const [code] = await closed;
     assert.ok(code === 4408 || code === 1006, `close code ${code}`);
     assert.equal(await metric(d, 'edgewatch_slow_consumer_closes_total'), 1);  // the observer kept up
+  });
+});
+
+test('an expired token without refresh ends in a server disconnect; a refresh keeps the socket', async (t) => {
+  const r = resources(t);
+  await r.run(async () => {
+    const d = r.daemon(await Daemon.start({ args: ['--leeway-s', '0', '--expiry-grace-s', '1'] }));
+    const short = await d.token({ ttl: '4s' });
+    const socket = connect(d.httpUrl, { transports: ['websocket'], auth: { token: short } });
+    r.add(() => socket.close());
+    const expired = onceEvent(socket, 'error', 30000);
+    const disconnected = onceEvent(socket, 'disconnect', 30000);
+    await connected(socket);
+    const [notice] = await expired;
+    assert.equal(notice.code, 'token_expired');
+    const [reason] = await disconnected;
+    assert.equal(reason, 'io server disconnect');  // socket.io-client does not reconnect by itself
+
+    // Refreshing within the grace keeps the socket connected.
+    const short2 = await d.token({ ttl: '4s' });
+    const kept = connect(d.httpUrl, { transports: ['polling'], auth: { token: short2 } });
+    r.add(() => kept.close());
+    const expired2 = onceEvent(kept, 'error', 30000);
+    await connected(kept);
+    await expired2;
+    const refreshed = await kept.emitWithAck('auth', { token: await d.token() });
+    assert.equal(refreshed.type, 'authenticated');
+    const pong = await kept.emitWithAck('ping', {});
+    assert.equal(pong.type, 'pong');
+    assert.equal(kept.connected, true);
   });
 });

@@ -188,7 +188,8 @@ void SioSession::Close(int code, std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   close_code_ = code;
-  close_reason_ = std::string(reason);
+  close_reason_ = std::string(reason);  // `reason` may view the old close_reason_: use ours
+  reason = close_reason_;
   gw_.bus().RemoveSubscriber(this);
   queue_.Clear();
   ++gw_.mutable_stats().ws_closed;
@@ -270,6 +271,9 @@ std::optional<HttpResponse> SioSession::OnPollGet(SioLink* link) {
   link->parked = true;
   poll_ = link;
   poll_since_us_ = MonotonicMicros();
+  // lws drops an HTTP request that produces no content for 5 s unless told otherwise.
+  lws_set_timeout(link->wsi, PENDING_TIMEOUT_HTTP_CONTENT,
+                  static_cast<int>(kMaxPollHoldUs / 1000000) + 10);
   return std::nullopt;
 }
 

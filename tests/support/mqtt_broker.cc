@@ -108,7 +108,7 @@ Status MosquittoBroker::Start() {
          << (auth_ ? "password_file " + passwd_path_ + "\n" : std::string())
          << "persistence false\n"
          << "user root\n"  // stay who we are (no effect when not started as root)
-         << "log_dest stdout\n"
+         << "log_dest stderr\n"
          << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
          << "connection_messages true\n"
          << "max_queued_messages 100000\n";
@@ -121,10 +121,11 @@ Status MosquittoBroker::Start() {
 
 Status MosquittoBroker::Launch() {
   SubprocessOptions o;
-  o.argv = {BinaryPath(), "-c", conf_path_};
+  // The broker's stdout is block-buffered when it is a pipe, its stderr is not: log to stderr
+  // and read that as the pipe (the shell execs, so the child is the broker itself).
+  o.argv = {"/bin/sh", "-c", "exec \"$0\" -c \"$1\" 2>&1", BinaryPath(), conf_path_};
   o.stdout_mode = SubprocessOptions::Stdio::kPipe;
-  o.stderr_mode = SubprocessOptions::Stdio::kFile;
-  o.stderr_path = dir_ + "/stderr.log";
+  o.stderr_mode = SubprocessOptions::Stdio::kNull;
   process_ = std::make_unique<Subprocess>();
   EW_TRY(process_->Start(o));
   log_seen_ = Log().size();

@@ -1044,7 +1044,7 @@ void Gateway::PublishGatewayStats() {
   JsonWriter w;
   w.BeginObject();
   w.Key("uptime_s").Int(uptime_s());
-  w.Key("connections").Uint(sessions_.size());
+  w.Key("connections").Uint(sessions_.size() + sio_->session_count());  // incl. Socket.IO
   w.Key("polls").Uint(polls_.size());
   w.Key("connection_attempts").Uint(attempts);
   w.Key("connection_success_rate")
@@ -1107,7 +1107,7 @@ void Gateway::InstallBuiltinRoutes() {
         .Key("uptime_s")
         .Int(uptime_s())
         .Key("connections")
-        .Uint(sessions_.size())
+        .Uint(sessions_.size() + sio_->session_count())  // incl. Socket.IO
         .Key("polls")
         .Uint(polls_.size())
         .Key("epoch")

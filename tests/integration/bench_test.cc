@@ -117,6 +117,25 @@ TEST_F(BenchTest, SaturatedWithWindowDeliversEveryEventInBatches) {
   ExpectLossFree(r, "saturate");
 }
 
+TEST_F(BenchTest, StalledSubscriberIsLeftOutOfTheDeliveryFigures) {
+  // Subscriber 0 never reads once subscribed; the other kSubscribers lose nothing and are the
+  // only ones counted (make bench-peers' slow-consumer scenario).
+  auto r = Bench({"--subscribers", std::to_string(kSubscribers + 1), "--slow-subscribers", "1",
+                  "--count", std::to_string(kEvents), "--rate", "1000"});
+  ASSERT_TRUE(r.exit.success()) << r.exit.ToString() << "\n" << r.err << "\n" << r.out;
+  auto parsed = ParseJson(r.out, JsonLimits{1 << 20, 16});
+  ASSERT_TRUE(parsed.ok()) << r.out;
+  const cJSON* j = parsed->get();
+  EXPECT_EQ(Int(j, "slow_subscribers"), 1);
+  EXPECT_EQ(Int(Obj(j, "connect"), "ready"), kSubscribers + 1);
+  const cJSON* d = Obj(j, "delivery");
+  EXPECT_EQ(Int(d, "expected"), kSubscribers * kEvents);
+  EXPECT_EQ(Int(d, "received"), kSubscribers * kEvents);
+  EXPECT_EQ(Int(d, "lost"), 0);
+  EXPECT_EQ(Int(d, "subscribers_with_loss"), 0);
+  EXPECT_EQ(Int(Obj(j, "latency_us"), "count"), kSubscribers * kEvents);
+}
+
 TEST_F(BenchTest, IdleRunReportsFootprintOnly) {
   auto r = Bench({"--subscribers", "5"});
   ASSERT_TRUE(r.exit.success()) << r.exit.ToString() << "\n" << r.err;

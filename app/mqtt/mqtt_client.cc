@@ -186,7 +186,7 @@ void MqttClient::OnConnectResult(mosquitto* m, int rc, const std::string& error)
     if (m != nullptr) mosquitto_destroy(m);
     ++stats_.connect_failures;
     // The first failure of an outage is a warning, the retries are debug lines.
-    if (stats_.connect_failures == 1 || backoff_ms_ == kFirstBackoffMs) {
+    if (failures_in_outage_++ == 0) {
       EW_WARN("mqtt", "%s: cannot connect to %s: %s (retrying with backoff)", role_.c_str(),
               broker_.Describe().c_str(), error.c_str());
     } else {
@@ -242,12 +242,16 @@ void MqttClient::Drop(const char* why) {
   drop_timer_.StartOnce(0);
   if (was_connected) {
     ++stats_.disconnects;
+    failures_in_outage_ = 1;  // the line below is the outage's warning
     EW_WARN("mqtt", "%s: connection to %s lost (%s); reconnecting", role_.c_str(),
             broker_.Describe().c_str(), why);
     if (cb_.on_disconnected) cb_.on_disconnected();
-  } else {
-    EW_WARN("mqtt", "%s: connection to %s failed (%s); retrying", role_.c_str(),
+  } else if (failures_in_outage_++ == 0) {
+    EW_WARN("mqtt", "%s: connection to %s failed (%s); retrying with backoff", role_.c_str(),
             broker_.Describe().c_str(), why);
+  } else {
+    EW_DEBUG("mqtt", "%s: connection to %s failed (%s)", role_.c_str(), broker_.Describe().c_str(),
+             why);
   }
 }
 
@@ -355,6 +359,7 @@ void MqttClient::Misc() {
 void MqttClient::ConnectCallback(mosquitto*, void* self, int rc) {
   auto* c = static_cast<MqttClient*>(self);
   if (rc != 0) {
+    ++c->stats_.connect_failures;
     std::string why =
         std::string("the broker refused the connection: ") + mosquitto_connack_string(rc);
     c->Drop(why.c_str());
@@ -362,6 +367,7 @@ void MqttClient::ConnectCallback(mosquitto*, void* self, int rc) {
   }
   c->connected_ = true;
   c->backoff_ms_ = kFirstBackoffMs;
+  c->failures_in_outage_ = 0;
   ++c->stats_.connects;
   EW_INFO("mqtt", "%s: connected to %s", c->role_.c_str(), c->broker_.Describe().c_str());
   if (c->cb_.on_connected) c->cb_.on_connected();

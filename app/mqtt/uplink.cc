@@ -123,7 +123,7 @@ void MqttUplink::OnConnected() {
   inflight_prefix_ = 0;
   qos0_unflushed_bytes_ = 0;
   (void)client_->Publish(online_topic_, "true", 1, true);
-  uint64_t overflow = stats_.qos1_overflow + outbox_->overflowed();
+  uint64_t overflow = outbox_->overflowed();
   if (overflow > overflow_reported_) {
     JsonWriter w;
     w.BeginObject()
@@ -186,8 +186,7 @@ std::string MqttUplink::MetricsText() const {
   line("edgewatch_mqtt_uplink_qos1_acked_total", "counter", "QoS 1 messages acknowledged",
        stats_.qos1_acked);
   line("edgewatch_mqtt_uplink_outbox_overflow_total", "counter",
-       "QoS 1 messages dropped because the outbox was full",
-       stats_.qos1_overflow + outbox_->overflowed());
+       "QoS 1 messages dropped because the outbox was full", outbox_->overflowed());
   line("edgewatch_mqtt_uplink_outbox_messages", "gauge", "QoS 1 messages waiting in the outbox",
        outbox_->pending().size());
   line("edgewatch_mqtt_uplink_outbox_bytes", "gauge", "Bytes waiting in the outbox (memory too)",
@@ -206,7 +205,7 @@ std::string MqttUplink::StatusJson() const {
   w.Key("messages").Uint(outbox_->pending().size()).Key("bytes").Uint(outbox_->bytes());
   w.Key("max_messages").Uint(config_.outbox_max_messages);
   w.Key("max_bytes").Uint(config_.outbox_max_bytes);
-  w.Key("overflow").Uint(stats_.qos1_overflow + outbox_->overflowed());
+  w.Key("overflow").Uint(outbox_->overflowed());
   w.Key("inflight").Uint(inflight_.size()).EndObject();
   w.Key("qos0_sent").Uint(stats_.qos0_sent).Key("qos0_dropped").Uint(stats_.qos0_dropped);
   w.Key("qos1_queued").Uint(stats_.qos1_queued).Key("qos1_acked").Uint(stats_.qos1_acked);

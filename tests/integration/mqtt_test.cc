@@ -274,6 +274,62 @@ TEST(MqttTest, BrokerKilledAndRestartedLosesNoQos1MessageAndKeepsOrder) {
   EXPECT_THAT(d.ReadStderr(), ::testing::Not(HasSubstr("e-pass")));
 }
 
+TEST(MqttTest, OutboxOverflowIsCountedAndReportedOnReconnect) {
+  EW_SKIP_WITHOUT_DAEMON();
+  EW_SKIP_WITHOUT_MOSQUITTO();
+  MosquittoBroker broker;
+  // The gateway's user is not let in yet: everything QoS 1 waits in the outbox (bound: 5).
+  ASSERT_TRUE(broker.SetUsers({{"watcher", "w-pass"}}).ok());
+  ASSERT_TRUE(broker.Start().ok());
+  MqttTestClient watcher;
+  ASSERT_TRUE(watcher.Connect(broker.port(), "watcher", true, "watcher", "w-pass").ok());
+  ASSERT_TRUE(watcher.Subscribe("edgewatch/dev5/#", 1).ok());
+
+  DaemonProcess d;
+  std::string pass_file = ::testing::TempDir() + "/edge-pass5-" + std::to_string(::getpid());
+  std::ofstream(pass_file, std::ios::trunc) << "e-pass\n";
+  std::string config =
+      WriteConfig("overflow", R"({"mqtt":{"device_id":"dev5","username":"edge","password_file":")" +
+                                  pass_file + R"(","outbox_max_messages":5}})");
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--config", config, "--mqtt",
+                                "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
+                  .ok());
+  WsTestClient ws;
+  Subscribe(ws, d, "pipeline/cam1/error");
+  IngestTestClient producer;
+  ASSERT_TRUE(producer.Connect(d.ingest_path()).ok());
+  constexpr int kTotal = 8, kBound = 5;
+  for (int n = 1; n <= kTotal; ++n) ASSERT_TRUE(producer.WriteLine(ErrorLine(n)).ok());
+  for (int n = 1; n <= kTotal; ++n) ASSERT_NE(ReceiveEvent(ws, "pipeline/cam1/error"), nullptr);
+
+  auto metrics = HttpGet(d.port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(metrics->body, HasSubstr("edgewatch_mqtt_uplink_outbox_overflow_total 3"));
+  EXPECT_THAT(metrics->body, HasSubstr("edgewatch_mqtt_uplink_outbox_messages 5"));
+  EXPECT_THAT(metrics->body, HasSubstr("edgewatch_mqtt_uplink_connected 0"));
+  EXPECT_THAT(d.ReadStderr(), HasSubstr("outbox full"));
+
+  // Let the gateway in.
+  ASSERT_TRUE(broker.SetUsers({{"watcher", "w-pass"}, {"edge", "e-pass"}}).ok());
+  const std::string topic = "edgewatch/dev5/pipeline/cam1/error";
+  auto got = watcher.WaitUntil(
+      [&](const auto& msgs) {
+        bool report = false;
+        for (const MqttMessage& m : msgs) report |= m.topic == "edgewatch/dev5/uplink/overflow";
+        return report && HasAll(msgs, topic, 1, kBound);
+      },
+      kReconnectTimeoutMs);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(FirstOccurrences(*got, topic), (std::vector<int>{1, 2, 3, 4, 5}));
+  for (const MqttMessage& m : *got) {
+    if (m.topic != "edgewatch/dev5/uplink/overflow") continue;
+    auto j = ParseJson(m.payload);
+    ASSERT_TRUE(j.ok()) << m.payload;
+    EXPECT_EQ(*GetInt(j->get(), "dropped"), kTotal - kBound);
+    EXPECT_EQ(*GetInt(j->get(), "total"), kTotal - kBound);
+  }
+}
+
 TEST(MqttTest, WillPublishesOnlineFalseWhenTheDaemonIsKilled) {
   EW_SKIP_WITHOUT_DAEMON();
   EW_SKIP_WITHOUT_MOSQUITTO();

@@ -119,6 +119,7 @@ class MqttClient {
   bool stopped_ = false;
   bool dropping_ = false;
   int64_t backoff_ms_ = 500;
+  uint64_t failures_in_outage_ = 0;  // failed attempts since the last CONNACK (log throttling)
   fw::Timer reconnect_timer_;
   fw::Timer misc_timer_;
   fw::Timer drop_timer_;

@@ -40,7 +40,8 @@ struct UplinkStats {
   uint64_t qos1_queued = 0;
   uint64_t qos1_sent = 0;  // handed to the broker (resends included)
   uint64_t qos1_acked = 0;
-  uint64_t qos1_overflow = 0;  // dropped because the outbox was full
+  uint64_t qos1_overflow = 0;  // dropped by Append() in this run (Outbox::overflowed() also
+                               // counts what a smaller bound dropped at open)
 };
 
 class MqttUplink final : public fw::Subscriber {

@@ -215,18 +215,24 @@ def footprint_lines(results, runs):
                 m = re.match(r"^(\S+)\s+(\S+)\s+(\d+) bytes, stripped\s+(\d+) bytes", line)
                 if m:
                     cur = {"path": m.group(1), "arch": m.group(2), "size": int(m.group(3)),
-                           "stripped": int(m.group(4)), "needed": "", "vers": ""}
+                           "stripped": int(m.group(4)), "needed": "", "vers": "", "libs": None}
                     rows.append(cur)
                 elif cur and line.strip().startswith("NEEDED:"):
                     cur["needed"] = line.split(":", 1)[1].strip()
+                elif cur and line.strip().startswith("libraries beyond"):
+                    m2 = re.search(r"(\d+) files, (\d+) bytes", line)
+                    if m2:
+                        cur["libs"] = int(m2.group(2))
                 elif cur and line.strip().startswith("newest symbol versions:"):
                     cur["vers"] = line.split(":", 1)[1].strip()
     if rows:
-        L += ["| binary | arch | stripped | unstripped | shared libraries (NEEDED) | newest symbol versions |",
-              "|---|---|---|---|---|---|"]
+        L += ["| binary | arch | stripped | unstripped | shared libraries (NEEDED) | those beyond the "
+              "C/C++ runtime, on disk | newest symbol versions |",
+              "|---|---|---|---|---|---|---|"]
         for r in rows:
+            libs = "–" if r["libs"] is None else f"{r['libs'] / 1024:,.0f} KiB"
             L.append(f"| `{os.path.basename(r['path'])}` | {r['arch']} | **{r['stripped'] / 1024:,.0f} KiB** "
-                     f"| {r['size'] / 1024:,.0f} KiB | {r['needed']} | {r['vers']} |")
+                     f"| {r['size'] / 1024:,.0f} KiB | {r['needed']} | {libs} | {r['vers']} |")
         L.append("")
     st = {}
     for name in ("x86_64", "aarch64-qemu"):

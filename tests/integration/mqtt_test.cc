@@ -133,7 +133,7 @@ TEST(MqttTest, UplinkPublishesMatchingTopicsWithQosByKindAndOnlineTrue) {
 
   DaemonProcess d;
   std::string config = WriteConfig("uplink", R"({"mqtt":{"device_id":"dev3"}})");
-  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--config", config, "--mqtt",
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--config", config, "--mqtt",
                                 "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
                   .ok());
   ASSERT_TRUE(WaitOnline(watcher, "dev3", "true").ok());
@@ -208,7 +208,7 @@ TEST(MqttTest, BrokerKilledAndRestartedLosesNoQos1MessageAndKeepsOrder) {
   std::string config =
       WriteConfig("restart", R"({"mqtt":{"device_id":"dev1","username":"edge","password_file":")" +
                                  pass_file + R"("}})");
-  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--config", config, "--mqtt",
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--config", config, "--mqtt",
                                 "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
                   .ok());
   ASSERT_TRUE(WaitOnline(*watcher, "dev1", "true").ok());
@@ -291,7 +291,7 @@ TEST(MqttTest, OutboxOverflowIsCountedAndReportedOnReconnect) {
   std::string config =
       WriteConfig("overflow", R"({"mqtt":{"device_id":"dev5","username":"edge","password_file":")" +
                                   pass_file + R"(","outbox_max_messages":5}})");
-  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--config", config, "--mqtt",
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--config", config, "--mqtt",
                                 "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
                   .ok());
   WsTestClient ws;
@@ -341,7 +341,7 @@ TEST(MqttTest, WillPublishesOnlineFalseWhenTheDaemonIsKilled) {
 
   DaemonProcess d;
   std::string config = WriteConfig("will", R"({"mqtt":{"device_id":"dev2"}})");
-  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--config", config, "--mqtt",
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--config", config, "--mqtt",
                                 "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
                   .ok());
   ASSERT_TRUE(WaitOnline(watcher, "dev2", "true").ok());
@@ -367,7 +367,7 @@ TEST(MqttTest, GracefulStopPublishesOnlineFalse) {
   ASSERT_TRUE(watcher.Subscribe("edgewatch/dev4/online", 1).ok());
   DaemonProcess d;
   std::string config = WriteConfig("stop", R"({"mqtt":{"device_id":"dev4"}})");
-  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--config", config, "--mqtt",
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--config", config, "--mqtt",
                                 "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
                   .ok());
   ASSERT_TRUE(WaitOnline(watcher, "dev4", "true").ok());
@@ -393,7 +393,7 @@ TEST(MqttTest, IngestMapsDeepStreamAndFrigateAndCountsMalformedPayloads) {
                   .ok());
 
   DaemonProcess d;
-  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--mqtt-ingest",
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--mqtt-ingest",
                                 "mqtt://127.0.0.1:" + std::to_string(broker.port())}})
                   .ok());
   WsTestClient ws;

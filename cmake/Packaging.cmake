@@ -121,4 +121,13 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/prerm ${PROJECT_SOURCE_DIR}/deploy/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR}/packages)
+# A cross build has no dpkg-shlibdeps step of CPack's own: refuse to package without the Depends
+# make-deb.sh computes (a package depending on passwd alone would install and then fail to run).
+set(_ew_cpack_check ${PROJECT_BINARY_DIR}/packaging/CPackProjectConfig.cmake)
+file(WRITE ${_ew_cpack_check} "if(CPACK_GENERATOR STREQUAL \"DEB\" AND NOT CPACK_DEBIAN_PACKAGE_SHLIBDEPS
+   AND CPACK_DEBIAN_PACKAGE_DEPENDS STREQUAL \"passwd\")
+  message(FATAL_ERROR \"no library Depends: build the .deb with scripts/make-deb.sh (make deb)\")
+endif()
+")
+set(CPACK_PROJECT_CONFIG_FILE ${_ew_cpack_check})
 include(CPack)

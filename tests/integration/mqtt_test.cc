@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -328,6 +329,53 @@ TEST(MqttTest, OutboxOverflowIsCountedAndReportedOnReconnect) {
     EXPECT_EQ(*GetInt(j->get(), "dropped"), kTotal - kBound);
     EXPECT_EQ(*GetInt(j->get(), "total"), kTotal - kBound);
   }
+}
+
+TEST(MqttTest, QueuedMessagesSurviveADaemonRestart) {
+  EW_SKIP_WITHOUT_DAEMON();
+  EW_SKIP_WITHOUT_MOSQUITTO();
+  MosquittoBroker broker;
+  ASSERT_TRUE(broker.SetUsers({{"watcher", "w-pass"}}).ok());  // the gateway is refused
+  ASSERT_TRUE(broker.Start().ok());
+  std::string state = ::testing::TempDir() + "/ew-mqtt-state-XXXXXX";
+  ASSERT_NE(::mkdtemp(state.data()), nullptr);
+  std::string pass_file = state + "/edge.pass";
+  std::ofstream(pass_file, std::ios::trunc) << "e-pass\n";
+  std::string config =
+      WriteConfig("persist", R"({"mqtt":{"device_id":"dev6","username":"edge","password_file":")" +
+                                 pass_file + R"("}})");
+  DaemonOptions opts{
+      .args = {"--no-auth", "--refresh-s", "0", "--state-dir", state, "--config", config, "--mqtt",
+               "mqtt://127.0.0.1:" + std::to_string(broker.port())},
+      .default_state_dir = false};
+  {
+    DaemonProcess d;
+    ASSERT_TRUE(d.Start(opts).ok());
+    WsTestClient ws;
+    Subscribe(ws, d, "pipeline/cam1/error");
+    IngestTestClient producer;
+    ASSERT_TRUE(producer.Connect(d.ingest_path()).ok());
+    for (int n = 1; n <= 3; ++n) ASSERT_TRUE(producer.WriteLine(ErrorLine(n)).ok());
+    for (int n = 1; n <= 3; ++n) ASSERT_NE(ReceiveEvent(ws, "pipeline/cam1/error"), nullptr);
+    ASSERT_TRUE(d.Signal(SIGTERM).ok());  // the outbox writer finishes before the exit
+    auto exit = d.Wait(kTimeoutMs);
+    ASSERT_TRUE(exit.ok());
+    EXPECT_TRUE(exit->success()) << exit->ToString();
+  }
+  MqttTestClient watcher;
+  ASSERT_TRUE(watcher.Connect(broker.port(), "watcher", true, "watcher", "w-pass").ok());
+  ASSERT_TRUE(watcher.Subscribe("edgewatch/dev6/#", 1).ok());
+  ASSERT_TRUE(broker.SetUsers({{"watcher", "w-pass"}, {"edge", "e-pass"}}).ok());
+  DaemonProcess again;
+  ASSERT_TRUE(again.Start(opts).ok());
+  const std::string topic = "edgewatch/dev6/pipeline/cam1/error";
+  auto got = watcher.WaitUntil([&](const auto& msgs) { return HasAll(msgs, topic, 1, 3); },
+                               kReconnectTimeoutMs);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(FirstOccurrences(*got, topic), (std::vector<int>{1, 2, 3}));
+  EXPECT_THAT(again.ReadStderr(), HasSubstr("3 QoS 1 messages from the previous run"));
+  std::error_code ec;
+  std::filesystem::remove_all(state, ec);
 }
 
 TEST(MqttTest, WillPublishesOnlineFalseWhenTheDaemonIsKilled) {

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "edgewatch/base/clock.h"
 #include "edgewatch/base/json.h"
+#include "edgewatch/fw/tls/self_signed.h"
 #include "edgewatch/testing/daemon_process.h"
 #include "edgewatch/testing/http.h"
 #include "edgewatch/testing/ingest_test_client.h"
@@ -376,6 +378,55 @@ TEST(MqttTest, QueuedMessagesSurviveADaemonRestart) {
   EXPECT_THAT(again.ReadStderr(), HasSubstr("3 QoS 1 messages from the previous run"));
   std::error_code ec;
   std::filesystem::remove_all(state, ec);
+}
+
+TEST(MqttTest, UplinkOverTlsVerifiesTheBrokerByName) {
+  EW_SKIP_WITHOUT_DAEMON();
+  EW_SKIP_WITHOUT_MOSQUITTO();
+  std::string dir = ::testing::TempDir() + "/ew-mqtt-tls-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  // The broker's certificate names localhost; the gateway trusts exactly it (its own CA).
+  auto cert = fw::tls::LoadOrCreateSelfSigned(dir + "/broker", {"localhost", {"localhost"}, {}},
+                                              UnixMillis() / 1000);
+  ASSERT_TRUE(cert.ok()) << cert.status().message();
+  MosquittoBroker broker;
+  broker.SetTls(cert->cert_path, cert->key_path);
+  ASSERT_TRUE(broker.Start().ok());
+  MqttTestClient watcher;
+  watcher.set_tls_ca(cert->cert_path);  // connects to localhost over TLS, verifying the name
+  ASSERT_TRUE(watcher.Connect(broker.port(), "watcher").ok());
+  ASSERT_TRUE(watcher.Subscribe("edgewatch/dev7/#", 1).ok());
+  DaemonProcess d;
+  std::string config = WriteConfig(
+      "tls", R"({"mqtt":{"device_id":"dev7","tls":{"ca":")" + cert->cert_path + R"("}}})");
+  ASSERT_TRUE(d.Start({.args = {"--no-auth", "--refresh-s", "0", "--config", config, "--mqtt",
+                                "mqtts://localhost:" + std::to_string(broker.port())}})
+                  .ok());
+  ASSERT_TRUE(WaitOnline(watcher, "dev7", "true").ok());
+  IngestTestClient producer;
+  ASSERT_TRUE(producer.Connect(d.ingest_path()).ok());
+  ASSERT_TRUE(producer.WriteLine(ErrorLine(1)).ok());
+  auto error = watcher.WaitFor(
+      [](const MqttMessage& m) { return m.topic == "edgewatch/dev7/pipeline/cam1/error"; },
+      kTimeoutMs);
+  ASSERT_TRUE(error.ok()) << error.status().message();
+  EXPECT_EQ(ErrorNumber(*error), 1);
+
+  // A gateway trusting another CA refuses this broker: the handshake fails, nothing is sent.
+  auto other = fw::tls::LoadOrCreateSelfSigned(dir + "/other", {"localhost", {"localhost"}, {}},
+                                               UnixMillis() / 1000);
+  ASSERT_TRUE(other.ok());
+  DaemonProcess wrong;
+  std::string wrong_config = WriteConfig(
+      "tls-wrong", R"({"mqtt":{"device_id":"dev8","tls":{"ca":")" + other->cert_path + R"("}}})");
+  ASSERT_TRUE(wrong
+                  .Start({.args = {"--no-auth", "--config", wrong_config, "--mqtt",
+                                   "mqtts://localhost:" + std::to_string(broker.port())}})
+                  .ok());
+  ASSERT_TRUE(broker.WaitForLog("alert unknown ca", kTimeoutMs).ok());
+  EXPECT_THAT(broker.Log(), ::testing::Not(HasSubstr("as edgewatch-dev8-uplink")));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 TEST(MqttTest, WillPublishesOnlineFalseWhenTheDaemonIsKilled) {

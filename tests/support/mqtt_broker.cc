@@ -106,6 +106,8 @@ Status MosquittoBroker::Start() {
     conf << "listener " << port_ << " 127.0.0.1\n"
          << "allow_anonymous " << (auth_ ? "false" : "true") << "\n"
          << (auth_ ? "password_file " + passwd_path_ + "\n" : std::string())
+         << (tls_cert_.empty() ? std::string()
+                               : "certfile " + tls_cert_ + "\nkeyfile " + tls_key_ + "\n")
          << "persistence false\n"
          << "user root\n"  // stay who we are (no effect when not started as root)
          << "log_dest stderr\n"

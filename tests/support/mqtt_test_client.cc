@@ -38,7 +38,11 @@ Status MqttTestClient::Connect(uint16_t port, const std::string& client_id, bool
     std::lock_guard<std::mutex> lock(mu_);
     connack_ = -1;
   }
-  int rc = mosquitto_connect(mosq_, "127.0.0.1", port, 30);
+  if (!tls_ca_.empty()) {
+    int t = mosquitto_tls_set(mosq_, tls_ca_.c_str(), nullptr, nullptr, nullptr, nullptr);
+    if (t != MOSQ_ERR_SUCCESS) return Internal(std::string("tls: ") + mosquitto_strerror(t));
+  }
+  int rc = mosquitto_connect(mosq_, tls_ca_.empty() ? "127.0.0.1" : "localhost", port, 30);
   if (rc != MOSQ_ERR_SUCCESS) return Unavailable(std::string("connect: ") + mosquitto_strerror(rc));
   rc = mosquitto_loop_start(mosq_);
   if (rc != MOSQ_ERR_SUCCESS) return Internal(std::string("loop: ") + mosquitto_strerror(rc));

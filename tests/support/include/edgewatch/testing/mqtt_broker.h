@@ -35,6 +35,12 @@ class MosquittoBroker {
   // or while running (the broker re-reads the file on SIGHUP; this waits for its log line).
   Status SetUsers(const std::vector<std::pair<std::string, std::string>>& users);
 
+  // Serve MQTT over TLS with this PEM certificate and key instead of plain TCP (before Start()).
+  void SetTls(std::string cert_file, std::string key_file) {
+    tls_cert_ = std::move(cert_file);
+    tls_key_ = std::move(key_file);
+  }
+
   // Picks a free port, writes the configuration and starts the broker. NotFound without the
   // binary; Unavailable (with the broker's output) when it does not come up within 15 s.
   Status Start();
@@ -45,16 +51,19 @@ class MosquittoBroker {
 
   uint16_t port() const { return port_; }
   bool running() const { return process_ != nullptr && process_->running(); }
-  // Everything the broker logged so far.
+  // Waits until the broker logs a line containing `needle` after the last line a wait matched
+  // (DeadlineExceeded otherwise).
+  Status WaitForLog(const std::string& needle, int timeout_ms);
+  // Everything the broker logged so far (as read by the waits).
   std::string Log() const;
 
  private:
   Status Launch();
-  Status WaitForLog(const std::string& needle, int timeout_ms);
 
   std::unique_ptr<Subprocess> process_;
   std::string dir_, conf_path_, log_path_, passwd_path_;
   bool auth_ = false;
+  std::string tls_cert_, tls_key_;
   uint16_t port_ = 0;
   size_t log_seen_ = 0;  // log bytes already scanned by WaitForLog
 };

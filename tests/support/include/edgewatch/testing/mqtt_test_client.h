@@ -39,6 +39,10 @@ class MqttTestClient {
   MqttTestClient(const MqttTestClient&) = delete;
   MqttTestClient& operator=(const MqttTestClient&) = delete;
 
+  // Use TLS, trusting the PEM certificate(s) in `ca_file`; Connect() then goes to
+  // localhost:`port` and verifies that the broker's certificate names localhost.
+  void set_tls_ca(std::string ca_file) { tls_ca_ = std::move(ca_file); }
+
   // Connects to 127.0.0.1:`port` and waits for the CONNACK. `clean_session` false keeps the
   // session (subscriptions, queued QoS 1 messages) on the broker across reconnects.
   Status Connect(uint16_t port, const std::string& client_id, bool clean_session = true,
@@ -68,6 +72,7 @@ class MqttTestClient {
 
   mosquitto* mosq_ = nullptr;
   bool loop_started_ = false;
+  std::string tls_ca_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<MqttMessage> messages_;

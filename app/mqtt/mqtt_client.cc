@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,7 +134,9 @@ void MqttClient::BeginConnect() {
       h->rc = MOSQ_ERR_NOMEM;
       h->error = "out of memory";
     } else {
-      mosquitto_int_option(h->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+      const bool v5 = broker.max_packet_bytes > 0;
+      mosquitto_int_option(h->m, MOSQ_OPT_PROTOCOL_VERSION,
+                           v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
       int rc = MOSQ_ERR_SUCCESS;
       if (!broker.username.empty()) {
         rc = mosquitto_username_pw_set(h->m, broker.username.c_str(),
@@ -152,7 +155,14 @@ void MqttClient::BeginConnect() {
       }
       if (rc == MOSQ_ERR_SUCCESS) {
         // Blocking: DNS lookup, TCP connect, TLS handshake, CONNECT. Off the loop.
-        rc = mosquitto_connect(h->m, broker.host.c_str(), broker.port, broker.keepalive_s);
+        mosquitto_property* props = nullptr;
+        if (v5) {
+          mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+                                       broker.max_packet_bytes);
+        }
+        rc = mosquitto_connect_bind_v5(h->m, broker.host.c_str(), broker.port, broker.keepalive_s,
+                                       nullptr, props);
+        mosquitto_property_free_all(&props);
       }
       h->rc = rc;
       if (rc != MOSQ_ERR_SUCCESS) {

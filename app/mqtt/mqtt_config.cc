@@ -264,6 +264,8 @@ Status ResolveMqttDefaults(MqttConfig* c) {
       in.frigate_prefix = "frigate";            // Frigate's default topic_prefix
     }
     if (in.broker.client_id.empty()) in.broker.client_id = "edgewatch-" + u.device_id + "-ingest";
+    // Payloads are parsed with a 64 KiB limit: never receive much more than that.
+    in.broker.max_packet_bytes = 64 * 1024 + 1024;
   }
   return OkStatus();
 }

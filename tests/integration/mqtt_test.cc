@@ -499,6 +499,8 @@ TEST(MqttTest, IngestMapsDeepStreamAndFrigateAndCountsMalformedPayloads) {
   Subscribe(ws, d, "pipeline/#");
   ASSERT_NE(ReceiveEvent(ws, "pipeline/probe/status"), nullptr);
 
+  // Larger than the gateway's Maximum Packet Size (MQTT 5): the broker never sends it.
+  ASSERT_TRUE(nvr.Publish("deepstream/cam1", std::string(100 * 1024, ' '), 1).ok());
   // Malformed payloads first: each is counted and skipped, and what follows still flows.
   ASSERT_TRUE(nvr.Publish("deepstream/cam1", "{\"version\":\"4.0\",\"objects\":", 1).ok());
   ASSERT_TRUE(nvr.Publish("deepstream/cam1", R"({"version":"4.0","id":1,"objects":[]})", 1).ok());

@@ -76,6 +76,8 @@ TEST(ParseMqttConfigJson, AppliesEveryKey) {
   ASSERT_TRUE(ResolveMqttDefaults(&c).ok());
   EXPECT_EQ(c.uplink.broker.client_id, "edgewatch-pi-7-uplink");
   EXPECT_EQ(c.ingest.broker.client_id, "edgewatch-pi-7-ingest");
+  EXPECT_EQ(c.uplink.broker.max_packet_bytes, 0u);          // MQTT 3.1.1 to any fleet broker
+  EXPECT_EQ(c.ingest.broker.max_packet_bytes, 65u * 1024);  // MQTT 5, bounded receive
 }
 
 TEST(ParseMqttConfigJson, BadValuesNameTheKey) {

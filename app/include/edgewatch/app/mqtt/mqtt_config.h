@@ -29,6 +29,10 @@ struct BrokerConfig {
   std::string tls_key_file;
   std::string client_id;  // empty: "edgewatch-<device_id>-<role>"
   int keepalive_s = 30;
+  // > 0: speak MQTT 5 and ask the broker (CONNECT's Maximum Packet Size) never to send a larger
+  // packet, which bounds what libmosquitto buffers per message; 0: MQTT 3.1.1, no bound. The
+  // ingest sets it (brokers drop larger messages for this client); the uplink does not.
+  uint32_t max_packet_bytes = 0;
 
   bool enabled() const { return !host.empty(); }
   // "mqtt://host:port" / "mqtts://host:port": never the credentials.

@@ -186,7 +186,9 @@ int HandleHttp(lws* wsi, ConnPss* pss, const char* path) {
   HttpResponse resp;
   bool api = req.path.rfind("/api/", 0) == 0;
   std::optional<auth::Claims> claims;
-  if (auto refused = gw->Admit(wsi, /*websocket=*/false, api)) {
+  // A Socket.IO client polls once per response: only its handshake takes from the address's rate.
+  const bool sio_session = IsSocketIoPath(req.path) && gw->socketio().IsLive(req.Param("sid"));
+  if (auto refused = gw->Admit(wsi, /*websocket=*/false, api, /*rate_limited=*/!sio_session)) {
     return StartResponse(wsi, pss, std::move(*refused));
   }
   claims = gw->TakePendingClaims(wsi);

@@ -167,7 +167,8 @@ test('websocket-only transport: connect with auth, subscribe ack, ordered events
 test('polling-only transport: handshake, batching, ordered events', async (t) => {
   const r = resources(t);
   await r.run(async () => {
-    const d = r.daemon(await Daemon.start());
+    // A per-address rate far below the number of polls: only the handshake takes from it.
+    const d = r.daemon(await Daemon.start({ args: ['--conn-rate', '1', '--conn-burst', '4'] }));
     const token = await d.token();
     const socket = connect(d.httpUrl, { transports: ['polling'], auth: { token } });
     r.add(() => socket.close());

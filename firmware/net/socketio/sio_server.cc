@@ -73,6 +73,12 @@ SioSession* SioServer::Find(const std::string& sid) const {
   return it == sessions_.end() || it->second->closed() ? nullptr : it->second.get();
 }
 
+bool SioServer::IsLive(std::optional<std::string_view> sid) const {
+  if (!sid) return false;
+  auto it = sessions_.find(*sid);
+  return it != sessions_.end() && !it->second->closed();
+}
+
 void SioServer::Retire(SioSession* s) {
   auto it = sessions_.find(s->sid());
   if (it == sessions_.end() || it->second.get() != s) return;

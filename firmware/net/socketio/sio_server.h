@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -73,6 +74,8 @@ class SioServer {
   // Closes every session (shutdown).
   void CloseAll();
   size_t session_count() const { return sessions_.size(); }
+  // Whether `sid` names an open session (false for nullopt).
+  bool IsLive(std::optional<std::string_view> sid) const;
   size_t OwnBytes() const;
   size_t QueuedBytes() const;
   ClientPeer* FindPeer(std::string_view socket_id) const;

@@ -264,7 +264,10 @@ class Gateway {
   // Checks a WebSocket upgrade or HTTP request before it is served: origin, per-address rate,
   // admission, and a header/query token. Returns a response to send instead, or nullopt.
   // On success stores the verified claims (if a token was presented) for TakePendingClaims().
-  std::optional<HttpResponse> Admit(lws* wsi, bool websocket, bool require_token);
+  // `rate_limited` false: the request belongs to an admitted Socket.IO session (its polls and
+  // posts are bounded by the session's own limits) and does not take from the address's rate.
+  std::optional<HttpResponse> Admit(lws* wsi, bool websocket, bool require_token,
+                                    bool rate_limited = true);
   // Admission of one more connection (WebSocket or parked poll): 503 with the reason, or nullopt.
   std::optional<HttpResponse> AdmitConnection(const std::string& peer);
   // Whether `topic` is of a "latest value" kind (slow-consumer coalescing); cached per topic.

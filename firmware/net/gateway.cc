@@ -788,10 +788,11 @@ std::optional<HttpResponse> Gateway::AdmitConnection(const std::string& peer) {
   return r;
 }
 
-std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool require_token) {
+std::optional<HttpResponse> Gateway::Admit(lws* wsi, bool websocket, bool require_token,
+                                           bool rate_limited) {
   std::string peer = PeerAddress(wsi);
   int retry_after = 1;
-  if (!conn_limiter_.Allow(peer, MonotonicMicros(), &retry_after)) {
+  if (rate_limited && !conn_limiter_.Allow(peer, MonotonicMicros(), &retry_after)) {
     ++stats_.rejected_rate;
     CountRejection("rate_limited");
     EW_WARN("http", "rejected %s: more than %.0f new requests/s", peer.c_str(),

@@ -373,7 +373,7 @@ def cmd_report(a):
 
     rows = history_rows(text)
     e = cg.get("edgewatch", {})
-    if e.get("ir_per_delivery"):
+    if e.get("ir_per_delivery") and not any(machine["date"] in r for r in rows):  # once per run
         rows.append(f"| {machine['date']} | `{machine['commit']}` | **{e['ir_per_delivery']:,.0f}** "
                     f"| {cg.get('_workload', '')} | {v['valgrind']} |")
     hist = [HIST_BEGIN, "", "## Instructions per delivery over time (callgrind, edgewatchd)", "",

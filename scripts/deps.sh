@@ -30,7 +30,8 @@ fuzz_pkgs=(clang libclang-rt-14-dev)  # libclang-rt-14-dev ships libclang_rt.fuz
 emulated_pkgs=(qemu-system-arm cpio xz-utils make libelf1 libssl3)
 deb_pkgs=(dpkg-dev fakeroot file lintian)  # make deb: CPack's DEB generator and lintian
 # make bench-peers: the peers users would pick instead (docs/benchmarks.md)
-bench_pkgs=(mosquitto python3-fastapi python3-uvicorn python3-flask-socketio valgrind)
+bench_pkgs=(mosquitto python3-fastapi python3-uvicorn python3-flask-socketio python3-eventlet valgrind)
+# python3-eventlet: Flask-SocketIO serves WebSockets only through eventlet or gevent on Debian 12.
 
 want=()
 for group in "$@"; do

@@ -19,6 +19,7 @@
 #include "edgewatch/fw/auth/jwt.h"
 #include "edgewatch/fw/auth/secret.h"
 #include "flags.h"
+#include "token_file.h"
 #include "url.h"
 
 namespace edgewatch::cli {
@@ -35,19 +36,6 @@ Result<bench::Endpoint> EndpointOf(std::string_view text, std::string_view defau
   ep.path = url.path;
   ep.host_port = url.HostPort();
   return ep;
-}
-
-Result<std::string> ReadTokenFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "re");
-  if (f == nullptr) return ErrnoToStatus(errno, path);
-  char buf[fw::auth::kMaxTokenBytes + 2];
-  size_t n = std::fread(buf, 1, sizeof(buf), f);
-  std::fclose(f);
-  std::string token(buf, n);
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  return token;
 }
 
 Result<std::string> MintFromSecret(const std::string& secret_file, const std::string& pattern) {

@@ -1,13 +1,8 @@
 // edgewatch tail: subscribe to topic patterns over WebSocket and print each event as one JSON
-// line. One lws client context, served by this function's loop on the main thread; SIGINT and
-// SIGTERM arrive through a signalfd adopted into the same loop.
-#include <unistd.h>
-
+// line. The connection, its loop and signals are WsClient's (ws_client.h).
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,71 +11,34 @@
 #include "edgewatch/base/json.h"
 #include "edgewatch/base/json_writer.h"
 #include "flags.h"
-#include "lws_client.h"
+#include "token_file.h"
 #include "url.h"
+#include "ws_client.h"
 
 namespace edgewatch::cli {
 namespace {
 
-constexpr char kProtocol[] = "edgewatch-tail";
 constexpr int64_t kSubscribeId = 1;
 constexpr size_t kMaxMessage = 16 << 20;
-constexpr lws_usec_t kCloseGraceUs = 3 * LWS_USEC_PER_SEC;
 
-struct Tail;
-// An lws timer that knows its Tail (standard layout, so the sul pointer converts back).
-struct TailTimer {
-  lws_sorted_usec_list_t sul;
-  Tail* tail;
-};
+class Tail final : public WsClient {
+ public:
+  Tail(std::vector<std::string> patterns, int64_t count)
+      : WsClient("tail"), patterns(std::move(patterns)), count(count) {}
 
-struct Tail {
-  // Configuration.
-  Url url;
+  const std::vector<std::string> patterns;
+  const int64_t count;  // 0: unlimited
   std::string token;
-  std::vector<std::string> patterns;
-  int64_t count = 0;  // 0: unlimited
-  bool verbose = false;
-
-  // Loop state; touched only from the lws callback and the loop, both on the main thread.
-  struct lws_context* context = nullptr;
-  struct lws* wsi = nullptr;
-  std::deque<std::string> outbox;  // serialised messages with LWS_PRE bytes of headroom
-  std::string rx;                  // message being reassembled
   int64_t received = 0;
-  bool closing = false;  // we asked for the connection to end
-  bool finished = false;
-  int exit_code = kExitFailure;
-  std::string failure;  // printed to stderr at exit when non-empty
-  std::optional<int> peer_close_code;
-  std::string peer_close_reason;
-  TailTimer timeout_timer{{}, this};
-  TailTimer grace_timer{{}, this};
 
-  // Ends the run with `code`, closing the connection (close 1000) if it is open. The first
-  // caller decides the outcome.
-  void Finish(int code, std::string message) {
-    if (closing || finished) return;
-    closing = true;
-    exit_code = code;
-    failure = std::move(message);
-    if (wsi == nullptr) {
-      finished = true;
-      return;
+ private:
+  void OnDeadline() override {
+    if (count == 0) {
+      Finish(kExitOk, "");
+    } else {
+      Finish(kExitFailure, "timed out: received " + std::to_string(received) + " of " +
+                               std::to_string(count) + " events");
     }
-    lws_callback_on_writable(wsi);
-    // Bound the close handshake: stop even if the server never answers our close.
-    lws_sul_schedule(
-        context, 0, &grace_timer.sul,
-        [](lws_sorted_usec_list_t* sul) {
-          reinterpret_cast<TailTimer*>(sul)->tail->finished = true;
-        },
-        kCloseGraceUs);
-  }
-
-  void Queue(std::string msg) {
-    outbox.push_back(std::move(msg));
-    if (wsi != nullptr) lws_callback_on_writable(wsi);
   }
 
   void PrintEvent(std::string_view text, const cJSON* json) {
@@ -104,11 +62,10 @@ struct Tail {
     if (count > 0 && received >= count) Finish(kExitOk, "");
   }
 
-  void HandleMessage(std::string_view text) {
+  void HandleMessage(std::string_view text) override {
     auto parsed = ParseJson(text, JsonLimits{.max_bytes = kMaxMessage, .max_depth = 128});
     if (!parsed.ok()) {
-      std::fprintf(stderr, "edgewatch tail: ignoring a message that is not JSON (%s)\n",
-                   parsed.status().message().c_str());
+      Note("ignoring a message that is not JSON (" + parsed.status().message() + ")");
       return;
     }
     const cJSON* j = parsed->get();
@@ -127,19 +84,17 @@ struct Tail {
       if (fatal) {
         Finish(kExitFailure, line);
       } else {
-        std::fprintf(stderr, "edgewatch tail: %s\n", line.c_str());
+        Note(line);
       }
-    } else if (type == "welcome" && verbose) {
-      std::fprintf(stderr, "edgewatch tail: connected: %.*s\n", static_cast<int>(text.size()),
-                   text.data());
-    } else if (type == "subscribed" && verbose) {
-      std::fprintf(stderr, "edgewatch tail: subscribed: %.*s\n", static_cast<int>(text.size()),
-                   text.data());
+    } else if (type == "welcome" && verbose()) {
+      Note("connected: " + std::string(text));
+    } else if (type == "subscribed" && verbose()) {
+      Note("subscribed: " + std::string(text));
     }
     // heartbeat, pong and future types: nothing to do.
   }
 
-  void OnEstablished() {
+  void OnEstablished() override {
     if (!token.empty()) {
       JsonWriter w(LWS_PRE);
       w.BeginObject().Key("op").String("auth").Key("token").String(token).EndObject();
@@ -152,111 +107,6 @@ struct Tail {
     w.EndArray().EndObject();
     Queue(w.Take());
   }
-
-  int OnWriteable() {
-    if (closing) {
-      static const char kBye[] = "bye";
-      lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
-                       reinterpret_cast<unsigned char*>(const_cast<char*>(kBye)), 3);
-      return -1;
-    }
-    if (outbox.empty()) return 0;
-    std::string& msg = outbox.front();
-    const size_t len = msg.size() - LWS_PRE;
-    int n =
-        lws_write(wsi, reinterpret_cast<unsigned char*>(msg.data()) + LWS_PRE, len, LWS_WRITE_TEXT);
-    if (n < static_cast<int>(len)) {
-      Finish(kExitFailure, "write to the server failed");
-      return -1;
-    }
-    outbox.pop_front();
-    if (!outbox.empty()) lws_callback_on_writable(wsi);
-    return 0;
-  }
-
-  int OnReceive(const void* in, size_t len) {
-    if (rx.size() + len > kMaxMessage) {
-      Finish(kExitFailure, "server sent a message over 16 MiB");
-      return -1;
-    }
-    rx.append(static_cast<const char*>(in), len);
-    // A message may arrive split across several RECEIVE callbacks.
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
-    if (lws_frame_is_binary(wsi)) {
-      std::fprintf(stderr, "edgewatch tail: ignoring a binary message of %zu bytes\n", rx.size());
-    } else {
-      HandleMessage(rx);
-    }
-    rx.clear();
-    return 0;
-  }
-
-  void OnClosed() {
-    wsi = nullptr;
-    finished = true;
-    if (closing) return;
-    exit_code = kExitFailure;
-    if (peer_close_code) {
-      failure = "connection closed by server: code " + std::to_string(*peer_close_code) +
-                (peer_close_reason.empty() ? "" : " (" + peer_close_reason + ")");
-    } else {
-      failure = "connection lost (closed without a close frame)";
-    }
-  }
-};
-
-int Callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len) {
-  (void)user;
-  auto* t = static_cast<Tail*>(lws_context_user(lws_get_context(wsi)));
-  switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-      std::string why = in != nullptr ? static_cast<const char*>(in) : "unknown error";
-      unsigned int status = lws_http_client_http_response(wsi);
-      if (status != 0 && status != 101) why += " (HTTP " + std::to_string(status) + ")";
-      t->wsi = nullptr;
-      t->finished = true;
-      if (!t->closing) {
-        t->exit_code = kExitFailure;
-        t->failure = "cannot connect to " + t->url.scheme + "://" + t->url.HostPort() +
-                     t->url.path + ": " + why;
-      }
-      return 0;
-    }
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      t->wsi = wsi;
-      if (!t->closing) t->OnEstablished();
-      if (t->closing) lws_callback_on_writable(wsi);
-      return 0;
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-      return t->OnWriteable();
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-      if (t->closing) return 0;
-      return t->OnReceive(in, len);
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-      if (len >= 2) {
-        const auto* p = static_cast<const unsigned char*>(in);
-        t->peer_close_code = (p[0] << 8) | p[1];
-        t->peer_close_reason.assign(reinterpret_cast<const char*>(p) + 2, len - 2);
-      } else {
-        t->peer_close_code = 1005;  // no status code present
-      }
-      return 0;  // lws answers the close
-    case LWS_CALLBACK_CLIENT_CLOSED:
-      t->OnClosed();
-      return 0;
-    case LWS_CALLBACK_RAW_RX_FILE: {
-      int sig = ConsumeSignal(wsi);
-      if (sig != 0) t->Finish(kExitOk, "");
-      return 0;
-    }
-    default:
-      return 0;
-  }
-}
-
-const struct lws_protocols kProtocols[] = {
-    {kProtocol, Callback, 0, 64 * 1024, 0, nullptr, 0},
-    {nullptr, nullptr, 0, 0, 0, nullptr, 0},
 };
 
 }  // namespace
@@ -297,77 +147,14 @@ int RunTail(const std::vector<std::string>& args) {
   }
   if (url->scheme == "http") url->scheme = "ws";
   if (url->scheme == "https") url->scheme = "wss";
-  if (!token_file.empty()) {
-    FILE* f = std::fopen(token_file.c_str(), "r");
-    if (f == nullptr) {
-      std::fprintf(stderr, "edgewatch tail: --token-file %s: %s\n", token_file.c_str(),
-                   std::strerror(errno));
-      return kExitUsage;
-    }
-    char buf[16384];
-    size_t n = std::fread(buf, 1, sizeof(buf), f);
-    std::fclose(f);
-    token.assign(buf, n);
-    while (!token.empty() &&
-           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-      token.pop_back();
-    }
-  } else if (token.empty()) {
-    if (const char* env = std::getenv("EDGEWATCH_TOKEN")) token = env;
+  auto resolved = ResolveToken(token, token_file);
+  if (!resolved.ok()) {
+    std::fprintf(stderr, "edgewatch tail: %s\n", resolved.status().message().c_str());
+    return kExitUsage;
   }
-
-  Tail t;
-  t.url = *url;
-  t.token = token;
-  t.patterns = patterns;
-  t.count = count;
-  t.verbose = verbose;
-  t.context = CreateClientContext(kProtocols, &t, verbose);
-  if (t.context == nullptr) {
-    std::fprintf(stderr, "edgewatch tail: cannot create the lws context\n");
-    return kExitFailure;
-  }
-  if (Status s = WatchSignals(t.context, kProtocol); !s.ok()) {
-    std::fprintf(stderr, "edgewatch tail: %s\n", s.ToString().c_str());
-    lws_context_destroy(t.context);
-    return kExitFailure;
-  }
-  if (timeout_s > 0) {
-    lws_sul_schedule(
-        t.context, 0, &t.timeout_timer.sul,
-        [](lws_sorted_usec_list_t* sul) {
-          Tail* tail = reinterpret_cast<TailTimer*>(sul)->tail;
-          if (tail->count == 0) {
-            tail->Finish(kExitOk, "");
-          } else {
-            tail->Finish(kExitFailure, "timed out: received " + std::to_string(tail->received) +
-                                           " of " + std::to_string(tail->count) + " events");
-          }
-        },
-        timeout_s * LWS_USEC_PER_SEC);
-  }
-
-  std::string host_port = t.url.HostPort();
-  struct lws_client_connect_info ci;
-  std::memset(&ci, 0, sizeof(ci));
-  ci.context = t.context;
-  ci.address = t.url.host.c_str();
-  ci.port = t.url.port;
-  ci.path = t.url.path.c_str();
-  ci.host = host_port.c_str();
-  ci.ssl_connection = ClientTlsFlags(t.url.tls(), insecure);
-  ci.local_protocol_name = kProtocol;  // no Sec-WebSocket-Protocol header is sent
-  ci.pwsi = &t.wsi;
-  if (lws_client_connect_via_info(&ci) == nullptr && !t.finished) {
-    t.failure = "cannot connect to " + url_text;
-    t.finished = true;
-  }
-  while (!t.finished) {
-    if (lws_service(t.context, 0) < 0) break;
-  }
-  lws_context_destroy(t.context);
-  if (!t.failure.empty()) std::fprintf(stderr, "edgewatch tail: %s\n", t.failure.c_str());
-  return t.exit_code;
+  Tail t(patterns, count);
+  t.token = *resolved;
+  return t.Run(*url, insecure, verbose, timeout_s * LWS_USEC_PER_SEC);
 }
 
 }  // namespace edgewatch::cli

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <string>
 
+#include "edgewatch/base/file_util.h"
 #include "edgewatch/base/log.h"
 #include "edgewatch/fw/auth/jwt.h"
 
@@ -18,49 +19,10 @@ namespace {
 
 constexpr size_t kRandomBytes = 32;
 
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Overwrites a string's bytes before it is released.
 void Wipe(std::string& s) {
   if (!s.empty()) mbedtls_platform_zeroize(s.data(), s.size());
   s.clear();
-}
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// mkdir -p with mode 0700 for every directory it creates; existing directories are left as they
-// are.
-Status MakeDirs(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return InvalidArgument(dir + " is not a directory");
-    return OkStatus();
-  }
-  if (errno != ENOENT) return ErrnoToStatus(errno, "stat " + dir);
-  std::string parent = DirName(dir);
-  if (parent != dir) EW_TRY(MakeDirs(parent));
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ErrnoToStatus(errno, "mkdir " + dir);
-  }
-  return OkStatus();
 }
 
 // 32 bytes from mbedTLS's entropy source through CTR-DRBG, as 64 lower-case hex digits.
@@ -92,27 +54,15 @@ Result<std::string> RandomHexSecret() {
   return hex;
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoToStatus(errno, "write " + what);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return OkStatus();
-}
-
 // Writes a new secret file at `path`. Returns AlreadyExists when another process created `path`
 // first (nothing of ours is left behind then).
 Status CreateSecretFile(const std::string& path) {
   std::string dir = DirName(path);
-  EW_TRY(MakeDirs(dir));
+  EW_TRY(MakePrivateDirs(dir));
   std::string tmp = path + ".tmp.XXXXXX";
   int raw_fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // creates the file with mode 0600
   if (raw_fd < 0) return ErrnoToStatus(errno, "create temporary file in " + dir);
-  Fd fd(raw_fd);
+  ScopedFd fd(raw_fd);
   auto fail = [&tmp](Status s) {
     ::unlink(tmp.c_str());
     return s;
@@ -136,14 +86,14 @@ Status CreateSecretFile(const std::string& path) {
   } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return fail(ErrnoToStatus(errno, "rename to " + path));
   }
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ScopedFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());  // best effort: the file itself is complete
   EW_INFO("auth", "created a new JWT secret in %s (mode 0600)", path.c_str());
   return OkStatus();
 }
 
 Result<std::string> ReadSecretFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) return ErrnoToStatus(errno, "open " + path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoToStatus(errno, "stat " + path);

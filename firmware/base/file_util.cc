@@ -1,35 +1,27 @@
-#include "file_util.h"
+#include "edgewatch/base/file_util.h"
 
 #include <fcntl.h>
-#include <mbedtls/platform_util.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
-namespace edgewatch::fw::tls {
-namespace {
+namespace edgewatch {
 
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+ScopedFd::~ScopedFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 std::string DirName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+void SecureWipe(void* p, size_t n) {
+  if (n > 0) ::explicit_bzero(p, n);
 }
 
 Status WriteAll(int fd, std::string_view data, const std::string& what) {
@@ -44,10 +36,8 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
   return OkStatus();
 }
 
-}  // namespace
-
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) return ErrnoToStatus(errno, "open " + path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoToStatus(errno, "stat " + path);
@@ -59,19 +49,19 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
     if (n < 0) {
       if (errno == EINTR) continue;
       Status s = ErrnoToStatus(errno, "read " + path);
-      mbedtls_platform_zeroize(data.data(), data.size());
-      mbedtls_platform_zeroize(buf, sizeof(buf));
+      SecureWipe(data.data(), data.size());
+      SecureWipe(buf, sizeof(buf));
       return s;
     }
     if (n == 0) break;
     if (data.size() + static_cast<size_t>(n) > max_bytes) {
-      mbedtls_platform_zeroize(data.data(), data.size());
-      mbedtls_platform_zeroize(buf, sizeof(buf));
+      SecureWipe(data.data(), data.size());
+      SecureWipe(buf, sizeof(buf));
       return InvalidArgument(path + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
     data.append(buf, static_cast<size_t>(n));
   }
-  mbedtls_platform_zeroize(buf, sizeof(buf));
+  SecureWipe(buf, sizeof(buf));
   return data;
 }
 
@@ -95,7 +85,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view data, mode_
   std::string tmp = path + ".tmp.XXXXXX";
   int raw_fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // created with mode 0600
   if (raw_fd < 0) return ErrnoToStatus(errno, "create a temporary file in " + dir);
-  Fd fd(raw_fd);
+  ScopedFd fd(raw_fd);
   auto fail = [&tmp](Status s) {
     ::unlink(tmp.c_str());
     return s;
@@ -107,9 +97,9 @@ Status WriteFileAtomically(const std::string& path, std::string_view data, mode_
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return fail(ErrnoToStatus(errno, "rename to " + path));
   }
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ScopedFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());  // best effort: the file itself is complete
   return OkStatus();
 }
 
-}  // namespace edgewatch::fw::tls
+}  // namespace edgewatch

@@ -16,15 +16,16 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libwebsockets-dev libmbedtls-dev
   libcjson-dev libgpiod-dev libsqlite3-dev libsystemd-dev libmosquitto-dev libavahi-client-dev
-  libqrencode-dev zlib1g-dev)
-test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat nodejs
+  libqrencode-dev zlib1g-dev nodejs)  # nodejs (+ npm): esbuild bundles the dashboard (web/)
+test_pkgs=(libgtest-dev libgmock-dev googletest python3 python3-websockets socat
   python3-statsmodels mosquitto zbar-tools chromium dbus-daemon)
 # statsmodels: the forecast accuracy check (docs/benchmarks.md); mosquitto: the MQTT tests' broker;
 # zbar-tools: decodes `edgewatch pair --png`; chromium: the dashboard's headless browser tests;
 # dbus-daemon: a private bus for the mDNS tests (no avahi-daemon on it).
-# The JavaScript client's tests need Node 18+ and npm. Some nodejs builds (NodeSource) ship npm
-# themselves and conflict with Debian's npm package: ask for it only when the command is missing.
-command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
+# The dashboard's bundle and the JavaScript tests need Node and npm (playwright-core, the browser
+# tests' driver, needs Node 20+). Some nodejs builds (NodeSource) ship npm themselves and conflict
+# with Debian's npm package: ask for it only when the command is missing.
+command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
 cross_pkgs=(g++-aarch64-linux-gnu qemu-user-static)
 fuzz_pkgs=(clang libclang-rt-14-dev)  # libclang-rt-14-dev ships libclang_rt.fuzzer (Debian 12)
 emulated_pkgs=(qemu-system-arm cpio xz-utils make libelf1 libssl3)

@@ -23,13 +23,13 @@ mkdir -p "$state"
 chmod 700 "$state"
 
 # The dashboard served at / (docs/dashboard.md): bundled by esbuild, which needs Node and
-# web/node_modules (scripts/deps.sh test, scripts/js-deps.sh). Without them the API still works.
+# web/node_modules (scripts/deps.sh build, scripts/js-deps.sh). Without them the API still works.
 web=build/release/dashboard
 if command -v node >/dev/null 2>&1 && scripts/js-deps.sh &&
   cmake --preset release >/dev/null && cmake --build --preset release --target edgewatch_web >/dev/null; then
   dashboard="http://$host:$port/#token="
 else
-  echo "demo.sh: the dashboard is not built (needs node and npm: scripts/deps.sh test); / answers 404" >&2
+  echo "demo.sh: the dashboard is not built (needs node and npm: scripts/deps.sh build); / answers 404" >&2
   dashboard="(no dashboard) http://$host:$port/#token="
 fi
 

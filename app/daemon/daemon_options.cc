@@ -456,8 +456,8 @@ Result<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args,
       o.gateway.session_queue_bytes = static_cast<size_t>(n) * 1024;
     } else if (a == "--mqtt" || a == "--mqtt-ingest") {
       EW_ASSIGN_OR_RETURN(std::string v, value());
-      Status url = mqtt::ParseMqttUrl(
-          v, a == "--mqtt" ? &o.mqtt.uplink.broker : &o.mqtt.ingest.broker);
+      Status url =
+          mqtt::ParseMqttUrl(v, a == "--mqtt" ? &o.mqtt.uplink.broker : &o.mqtt.ingest.broker);
       if (!url.ok()) return InvalidArgument(a + ": " + url.message());
     } else if (a == "--proc-root") {
       EW_ASSIGN_OR_RETURN(o.proc_root, value());

@@ -11,8 +11,8 @@
 
 #include "edgewatch/app/alerts/alert_service.h"
 #include "edgewatch/app/daemon_options.h"
-#include "edgewatch/app/discovery/mdns_advertiser.h"
 #include "edgewatch/app/demo_producer.h"
+#include "edgewatch/app/discovery/mdns_advertiser.h"
 #include "edgewatch/app/forecast/forecast_service.h"
 #include "edgewatch/app/mqtt/mqtt_service.h"
 #include "edgewatch/app/system_publisher.h"
@@ -248,8 +248,8 @@ int Main(int argc, char** argv) {
   std::unique_ptr<discovery::MdnsAdvertiser> mdns;
   if (opts.mdns) {
     discovery::MdnsOptions m;
-    m.name = opts.mdns_name.empty() ? discovery::DefaultInstanceName(opts.board.name)
-                                    : opts.mdns_name;
+    m.name =
+        opts.mdns_name.empty() ? discovery::DefaultInstanceName(opts.board.name) : opts.mdns_name;
     m.port = gw.port();
     const std::string& server = opts.gateway.server_name;  // "edgewatch/<version>"
     m.txt = discovery::GatewayTxtRecords(opts.board.name, server.substr(server.find('/') + 1),

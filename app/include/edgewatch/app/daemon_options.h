@@ -33,7 +33,7 @@ struct DaemonOptions {
   bool no_auth = false;
   // mDNS/DNS-SD advertisement through avahi-daemon (docs/pairing.md): --no-mdns / "mdns": false.
   bool mdns = true;
-  std::string mdns_name;  // --mdns-name / "mdns_name"; empty: "<board> on <hostname>"
+  std::string mdns_name;        // --mdns-name / "mdns_name"; empty: "<board> on <hostname>"
   std::string jwt_secret_file;  // default: <state_dir>/jwt.secret
   int ready_fd = -1;            // write {"port":..,"ingest":..,"pid":..,"epoch":..} here when ready
   int resources_period_ms = 2000;
